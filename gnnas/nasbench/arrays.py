@@ -1,0 +1,237 @@
+r"""The compact, array-based form of a NAS-Bench-101 table, and its on-disk cache.
+
+Every table (from the official TFRecord file or from a CSV) becomes one
+:class:`NASBenchArrays`: numpy arrays aligned with the sorted cell hashes. ``N`` cells, ``E``
+epoch budgets, ``R`` repeats:
+
+========================  =====================  ==================================================
+array                     shape, dtype           content
+========================  =====================  ==================================================
+``hashes``                ``(N,)`` ``<U32``      official module hashes, sorted
+``adjacency``             ``(N,)`` ``uint64``    bit ``7 * i + j`` is the edge ``i → j``
+``num_vertices``          ``(N,)`` ``uint8``     ``V``, input and output included
+``ops``                   ``(N, 7)`` ``int8``    index into :data:`~gnnas.space.ops.OPS`, ``-1`` pad
+``trainable_parameters``  ``(N,)`` ``int64``     parameters of the network
+``epochs``                ``(E,)`` ``int64``     the epoch budgets, ascending
+``num_repeats``           ``(N, E)`` ``uint8``   training runs held per cell and budget
+``metrics``               ``(N, E, R, 2, 4)``    ``[..., stage, field]``; stage 0 halfway, 1 final;
+                          ``float64``            fields :data:`METRIC_FIELDS`; ``NaN`` where absent
+``available``             ``(E, 2, 4)`` ``bool`` which (budget, stage, field) the source holds
+========================  =====================  ==================================================
+
+The cache is a folder of ``.npy`` files plus ``meta.json`` (written last: a folder without it
+is incomplete and ignored); ``metrics`` is memory-mapped on load, so loading takes well under a
+second even for the full file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gnnas.space.ops import MAX_VERTICES, OP_INDEX, OPS
+
+__all__ = [
+    "NASBenchArrays", "METRIC_FIELDS", "STAGES", "CACHE_VERSION", "default_cache_dir",
+    "pack_adjacency", "unpack_adjacency", "encode_ops",
+]
+
+#: The per-run metrics, in the order of the last axis of ``NASBenchArrays.metrics``.
+METRIC_FIELDS: tuple[str, ...] = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
+
+#: The two evaluation points of a run, in the order of the ``stage`` axis.
+STAGES: tuple[str, ...] = ("halfway", "final")
+
+#: Version of the cache layout; a cache written with another version is rebuilt.
+CACHE_VERSION = 1
+
+_ARRAY_NAMES = ("hashes", "adjacency", "num_vertices", "ops", "trainable_parameters", "epochs",
+                "num_repeats", "metrics", "available")
+_BIT_INDEX = np.arange(MAX_VERTICES * MAX_VERTICES, dtype=np.uint64)
+
+
+def default_cache_dir() -> Path:
+    """Returns the folder for converted tables.
+
+    ``$GNNAS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/gnnas``, else ``~/.cache/gnnas``.
+    """
+    if os.environ.get("GNNAS_CACHE_DIR"):
+        return Path(os.environ["GNNAS_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gnnas"
+
+
+def pack_adjacency(bits: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
+    """Packs row-major ``V × V`` adjacency bits of cells of mixed sizes into ``uint64`` words.
+
+    Args:
+        bits (numpy.ndarray): 0/1 array of shape ``(N, 49)``; row ``n`` holds cell ``n``'s
+            ``V_n * V_n`` row-major bits first, zeros after.
+        num_vertices (numpy.ndarray): ``V_n`` per cell, shape ``(N,)``, values 1..7.
+
+    Returns:
+        numpy.ndarray: shape ``(N,)`` ``uint64``, bit ``7 * i + j`` set for the edge ``i → j``.
+    """
+    bits = np.asarray(bits, dtype=np.uint64)
+    num_vertices = np.asarray(num_vertices)
+    grid = np.zeros((len(bits), MAX_VERTICES, MAX_VERTICES), dtype=np.uint64)
+    for size in np.unique(num_vertices).tolist():
+        rows = np.flatnonzero(num_vertices == size)
+        grid[rows, :size, :size] = bits[rows, : size * size].reshape(-1, size, size)
+    return (grid.reshape(len(bits), -1) << _BIT_INDEX).sum(axis=1, dtype=np.uint64)
+
+
+def unpack_adjacency(packed: np.ndarray | int) -> np.ndarray:
+    """Unpacks :func:`pack_adjacency` words into ``7 × 7`` matrices (padded with zeros).
+
+    Args:
+        packed (numpy.ndarray or int): words of shape ``(N,)``, or one word.
+
+    Returns:
+        numpy.ndarray: ``uint8`` of shape ``(N, 7, 7)``, or ``(7, 7)`` for one word.
+    """
+    words = np.asarray(packed, dtype=np.uint64)
+    bits = ((words[..., None] >> _BIT_INDEX) & np.uint64(1)).astype(np.uint8)
+    return bits.reshape(*words.shape, MAX_VERTICES, MAX_VERTICES)
+
+
+def encode_ops(operations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Turns comma-separated op strings into op-index rows.
+
+    Args:
+        operations (numpy.ndarray): ``(N,)`` array of strings like ``"input,maxpool3x3,output"``.
+
+    Returns:
+        tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]: ``ops`` ``(N, 7)`` ``int8`` (``-1``
+        padded), ``num_vertices`` ``(N,)`` ``uint8``, and a boolean mask ``(N,)`` of the rows whose
+        ops are malformed (unknown names, not ``input`` first and ``output`` last, or more than 7).
+    """
+    unique, inverse = np.unique(np.asarray(operations).astype(str), return_inverse=True)
+    codes = np.full((len(unique), MAX_VERTICES), -1, dtype=np.int8)
+    sizes = np.zeros(len(unique), dtype=np.uint8)
+    bad = np.zeros(len(unique), dtype=bool)
+    for k, text in enumerate(unique.tolist()):
+        names = text.split(",")
+        if not (2 <= len(names) <= MAX_VERTICES and names[0] == OPS[0] and names[-1] == OPS[-1]
+                and all(name in OP_INDEX for name in names)
+                and OPS[0] not in names[1:-1] and OPS[-1] not in names[1:-1]):
+            bad[k] = True
+            continue
+        codes[k, : len(names)] = [OP_INDEX[name] for name in names]
+        sizes[k] = len(names)
+    inverse = inverse.reshape(-1)
+    return codes[inverse], sizes[inverse], bad[inverse]
+
+
+@dataclass
+class NASBenchArrays:
+    """A NAS-Bench-101 table as aligned numpy arrays (see the module docstring for the layout).
+
+    Args:
+        hashes (numpy.ndarray): ``(N,)`` sorted module hashes.
+        adjacency (numpy.ndarray): ``(N,)`` packed adjacency words.
+        num_vertices (numpy.ndarray): ``(N,)`` vertex counts.
+        ops (numpy.ndarray): ``(N, 7)`` op indices, ``-1`` padded.
+        trainable_parameters (numpy.ndarray): ``(N,)`` parameter counts.
+        epochs (numpy.ndarray): ``(E,)`` epoch budgets, ascending.
+        num_repeats (numpy.ndarray): ``(N, E)`` runs per cell and budget.
+        metrics (numpy.ndarray): ``(N, E, R, 2, 4)`` metrics, ``NaN`` where absent.
+        available (numpy.ndarray): ``(E, 2, 4)`` which metrics the source holds.
+        source (str): where the table came from (for messages and ``repr``).
+    """
+
+    hashes: np.ndarray
+    adjacency: np.ndarray
+    num_vertices: np.ndarray
+    ops: np.ndarray
+    trainable_parameters: np.ndarray
+    epochs: np.ndarray
+    num_repeats: np.ndarray
+    metrics: np.ndarray
+    available: np.ndarray
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.hashes)
+        e = len(self.epochs)
+        checks = {
+            "adjacency": (n,), "num_vertices": (n,), "ops": (n, MAX_VERTICES),
+            "trainable_parameters": (n,), "num_repeats": (n, e), "available": (e, 2, len(METRIC_FIELDS)),
+        }
+        for name, shape in checks.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
+        if self.metrics.ndim != 5 or self.metrics.shape[:2] != (n, e) or self.metrics.shape[3:] != (2, 4):
+            raise ValueError(f"metrics must have shape ({n}, {e}, R, 2, 4), got {self.metrics.shape}")
+        if n > 1 and not (self.hashes[1:] > self.hashes[:-1]).all():
+            raise ValueError("hashes must be sorted and unique")
+
+    @property
+    def num_cells(self) -> int:
+        """int: number of cells ``N``."""
+        return len(self.hashes)
+
+    def save(self, folder: str | os.PathLike, meta: dict | None = None) -> None:
+        """Writes the arrays into ``folder`` atomically (a temporary folder, then a rename).
+
+        Args:
+            folder (str or os.PathLike): the cache folder; an existing one is replaced.
+            meta (dict, optional): extra JSON-serialisable facts kept in ``meta.json`` (such as
+                the source file's size and modification time). (default: :obj:`None`)
+        """
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+        try:
+            for name in _ARRAY_NAMES:
+                array = getattr(self, name)
+                if name == "hashes":
+                    array = array.astype("S32")
+                np.save(staging / f"{name}.npy", np.ascontiguousarray(array))
+            facts = {"version": CACHE_VERSION, "source": self.source, **(meta or {})}
+            (staging / "meta.json").write_text(json.dumps(facts, indent=1))
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @staticmethod
+    def read_meta(folder: str | os.PathLike) -> dict | None:
+        """Returns the ``meta.json`` facts of a cache folder, or ``None`` if it is incomplete."""
+        try:
+            return json.loads((Path(folder) / "meta.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> NASBenchArrays:
+        """Loads arrays written by :meth:`save`; ``metrics`` is memory-mapped read-only.
+
+        Args:
+            folder (str or os.PathLike): the cache folder.
+
+        Returns:
+            NASBenchArrays: the table.
+
+        Raises:
+            FileNotFoundError: if the folder is missing or incomplete.
+            ValueError: if it was written with another cache version.
+        """
+        folder = Path(folder)
+        meta = cls.read_meta(folder)
+        if meta is None:
+            raise FileNotFoundError(f"no complete NAS-Bench-101 cache in {folder}")
+        if meta.get("version") != CACHE_VERSION:
+            raise ValueError(f"cache {folder} has version {meta.get('version')}, expected {CACHE_VERSION}")
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if name == "metrics" else None)
+                  for name in _ARRAY_NAMES}
+        arrays["hashes"] = arrays["hashes"].astype("U32")
+        return cls(**arrays, source=meta.get("source", ""))

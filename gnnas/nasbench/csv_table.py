@@ -1,0 +1,168 @@
+r"""Reading a hash-keyed NAS-Bench-101 table from CSV.
+
+The column layout is that of ``nb101_subset_30k.csv`` (one training run per cell, no test
+accuracy)::
+
+    hash,adjacency,operations,val_acc_4,val_acc_12,val_acc_36,val_acc_108,train_time_108,trainable_parameters
+
+``adjacency`` is the row-major ``0``/``1`` string of the ``V × V`` matrix and ``operations`` the
+``V`` comma-separated op names. The table holds the *final* validation accuracy at 4, 12, 36 and
+108 epochs and the final training time at 108 epochs; every other metric is marked absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+
+import numpy as np
+
+from gnnas.nasbench.arrays import METRIC_FIELDS, NASBenchArrays, encode_ops, pack_adjacency
+from gnnas.space.ops import MAX_VERTICES
+
+__all__ = ["CSV_COLUMNS", "CSV_EPOCHS", "read_csv"]
+
+#: The columns a NAS-Bench-101 CSV table must have, in this order.
+CSV_COLUMNS: tuple[str, ...] = ("hash", "adjacency", "operations", "val_acc_4", "val_acc_12", "val_acc_36",
+                                "val_acc_108", "train_time_108", "trainable_parameters")
+
+#: The epoch budgets of the ``val_acc_*`` columns.
+CSV_EPOCHS: tuple[int, ...] = (4, 12, 36, 108)
+
+_HASH = re.compile(r"[0-9a-f]{32}")
+_ADJACENCY = re.compile(r"[01]+")
+_FINAL = 1
+_TIME = METRIC_FIELDS.index("training_time")
+_VALIDATION = METRIC_FIELDS.index("validation_accuracy")
+
+
+def _number(text: str, column: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: column {column!r} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: column {column!r} must be finite, got {text!r}")
+    return value
+
+
+def read_csv(path: str | os.PathLike, verify: bool = False) -> NASBenchArrays:
+    """Reads a CSV table into :class:`~gnnas.nasbench.arrays.NASBenchArrays`.
+
+    Rows may come in any order; the cells are sorted by hash.
+
+    Args:
+        path (str or os.PathLike): the CSV file.
+        verify (bool, optional): recompute the official hash of every row's cell and check it
+            against the ``hash`` column (about 2 s per 10,000 rows). (default: :obj:`False`)
+
+    Returns:
+        NASBenchArrays: ``E = 4`` budgets (4, 12, 36, 108), ``R = 1`` run.
+
+    Raises:
+        ValueError: naming the file and the line, for a wrong header, a malformed hash,
+            adjacency, op list or number, a duplicate hash, a cell that is not valid, or (with
+            ``verify=True``) a hash that does not match its cell.
+    """
+    path = os.fspath(path)
+    hashes: list[str] = []
+    adjacency: list[str] = []
+    operations: list[str] = []
+    values: list[tuple[float, ...]] = []
+    params: list[int] = []
+    lines: list[int] = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(header) != CSV_COLUMNS:
+            raise ValueError(f"{path}, line 1: expected the header {','.join(CSV_COLUMNS)}, got "
+                             f"{'nothing' if header is None else ','.join(header)}")
+        for row in reader:
+            where = f"{path}, line {reader.line_num}"
+            if len(row) != len(CSV_COLUMNS):
+                raise ValueError(f"{where}: expected {len(CSV_COLUMNS)} columns, got {len(row)}")
+            module_hash, cell_adjacency, cell_operations = row[0], row[1], row[2]
+            if not _HASH.fullmatch(module_hash):
+                raise ValueError(f"{where}: the hash must be 32 lowercase hexadecimal digits, "
+                                 f"got {module_hash!r}")
+            if not _ADJACENCY.fullmatch(cell_adjacency) or len(cell_adjacency) > MAX_VERTICES ** 2:
+                raise ValueError(f"{where}: the adjacency must be a string of at most {MAX_VERTICES ** 2} "
+                                 f"'0'/'1' characters, got {cell_adjacency!r}")
+            numbers = tuple(_number(row[k], CSV_COLUMNS[k], where) for k in range(3, 8))
+            try:
+                count = int(row[8])
+            except ValueError:
+                raise ValueError(f"{where}: column 'trainable_parameters' must be an integer, "
+                                 f"got {row[8]!r}") from None
+            hashes.append(module_hash)
+            adjacency.append(cell_adjacency)
+            operations.append(cell_operations)
+            values.append(numbers)
+            params.append(count)
+            lines.append(reader.line_num)
+    if not hashes:
+        raise ValueError(f"{path}: the table has no rows")
+    line_of = np.asarray(lines)
+
+    def fail(bad: np.ndarray, reason: str) -> None:
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{path}, line {line_of[k]}: {reason} (row {hashes[k]})")
+
+    ops, num_vertices, bad_ops = encode_ops(np.array(operations, dtype=object))
+    fail(bad_ops, "operations must be 2 to 7 known op names, 'input' first and 'output' last")
+    sizes = np.fromiter(map(len, adjacency), dtype=np.int64, count=len(adjacency))
+    fail(sizes != num_vertices.astype(np.int64) ** 2,
+         "the adjacency must have V * V characters for V operations")
+    width = MAX_VERTICES * MAX_VERTICES
+    text = np.array(adjacency, dtype=f"U{width}").view(np.uint32).reshape(len(adjacency), -1)
+    bits = np.zeros((len(adjacency), width), dtype=np.uint8)
+    bits[:, : text.shape[1]] = text == ord("1")
+    packed = pack_adjacency(bits, num_vertices)
+    lower = np.uint64(sum(1 << (MAX_VERTICES * i + j) for i in range(MAX_VERTICES) for j in range(i + 1)))
+    fail((packed & lower) != 0, "the adjacency matrix must be strictly upper triangular")
+
+    hash_array = np.array(hashes, dtype="U32")
+    order = np.argsort(hash_array, kind="stable")
+    sorted_hashes = hash_array[order]
+    duplicate = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1])
+    if len(duplicate):
+        first, second = sorted(line_of[order[duplicate[0]:duplicate[0] + 2]].tolist())
+        raise ValueError(f"{path}, line {second}: duplicate hash {sorted_hashes[duplicate[0]]} "
+                         f"(first on line {first})")
+
+    if verify:
+        from gnnas.space.spec import ArchSpec
+
+        cells = zip(hashes, adjacency, operations, strict=True)
+        for k, (module_hash, cell_adjacency, cell_operations) in enumerate(cells):
+            try:
+                computed = ArchSpec.from_strings(cell_adjacency, cell_operations).hash
+            except ValueError as error:
+                raise ValueError(f"{path}, line {line_of[k]}: invalid cell: {error}") from None
+            if computed != module_hash:
+                raise ValueError(f"{path}, line {line_of[k]}: the hash column says {module_hash}, the cell "
+                                 f"hashes to {computed}")
+
+    numbers = np.asarray(values, dtype=np.float64)  # (N, 5): val_acc_4/12/36/108, train_time_108
+    num_cells, num_epochs = len(hashes), len(CSV_EPOCHS)
+    metrics = np.full((num_cells, num_epochs, 1, 2, len(METRIC_FIELDS)), np.nan)
+    metrics[:, :, 0, _FINAL, _VALIDATION] = numbers[:, :num_epochs]
+    metrics[:, num_epochs - 1, 0, _FINAL, _TIME] = numbers[:, num_epochs]
+    available = np.zeros((num_epochs, 2, len(METRIC_FIELDS)), dtype=bool)
+    available[:, _FINAL, _VALIDATION] = True
+    available[num_epochs - 1, _FINAL, _TIME] = True
+    return NASBenchArrays(
+        hashes=sorted_hashes,
+        adjacency=packed[order],
+        num_vertices=num_vertices[order],
+        ops=ops[order],
+        trainable_parameters=np.asarray(params, dtype=np.int64)[order],
+        epochs=np.asarray(CSV_EPOCHS, dtype=np.int64),
+        num_repeats=np.ones((num_cells, num_epochs), dtype=np.uint8),
+        metrics=metrics[order],
+        available=available,
+        source=path,
+    )
