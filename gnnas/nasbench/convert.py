@@ -15,7 +15,9 @@ The conversion runs in two passes:
    :func:`~gnnas.nasbench.record.decode_model_metrics`, so both paths give the same values.
 
 Cells are then sorted by hash and the runs of each (cell, epoch budget) numbered in file order,
-which is the repeat order of the official API.
+which is the repeat order of the official API. As in the official API, a cell's adjacency, ops
+and parameter count come from its first record (and are checked there: hash format, op names,
+``V × V`` 0/1 upper-triangular adjacency); later records of the same hash are not compared.
 """
 
 from __future__ import annotations
