@@ -39,7 +39,7 @@ from torch_geometric.data import Batch, Data
 
 from gnnas.space.ops import INPUT, OPS, OUTPUT
 from gnnas.space.spec import ArchSpec
-from gnnas.space.tokens import SEQ_LEN
+from gnnas.space.tokens import slot_layout
 from gnnas.transforms.graph_edit import (
     Anchor,
     check_int,
@@ -49,12 +49,16 @@ from gnnas.transforms.graph_edit import (
     num_edits_cdf,
     python_random,
     to_spec,
-    tokens_of,
 )
 
 __all__ = ["LocalityDataset", "collate_cells"]
 
 _EYE = np.eye(len(OPS), dtype=np.float32)
+_BITS = np.arange(49, dtype=np.int64)
+_SLOTS = np.arange(7)
+_TOKEN_J = np.array([j for j, _ in slot_layout()])  # vertex of each token position
+_TOKEN_I = np.array([min(i, j - 1) for j, i in slot_layout()])  # source of an edge slot
+_TOKEN_IS_EDGE = np.array([i < j for j, i in slot_layout()])
 _TRIVIAL = ArchSpec([[0, 1], [0, 0]], [INPUT, OUTPUT])  # input → output: no edit gives a positive
 
 
@@ -81,29 +85,30 @@ def collate_cells(cells: Sequence[tuple[int, Sequence[int], Sequence[int]]],
           **tokens** :math:`(B, 27)`, **batch** :math:`(\sum_g V_g,)`, **ptr** :math:`(B + 1,)`
     """
     num_graphs = len(cells)
-    sizes = np.fromiter((cell[0] for cell in cells), dtype=np.int64, count=num_graphs)
+    sizes = np.empty(num_graphs, dtype=np.int64)
+    codes = np.empty(num_graphs, dtype=np.int64)  # bit 7 * i + j: the edge i → j
+    ops7 = np.zeros((num_graphs, 7), dtype=np.int64)  # the ops, padded to 7 slots
+    for g, (n, rows, cell_ops) in enumerate(cells):
+        sizes[g] = n
+        code = 0
+        for i in range(n - 1):
+            code |= rows[i] << (7 * i)
+        codes[g] = code
+        ops7[g, :n] = cell_ops
     ptr = np.zeros(num_graphs + 1, dtype=np.int64)
     np.cumsum(sizes, out=ptr[1:])
-    ops: list[int] = []
-    src: list[int] = []
-    dst: list[int] = []
+    adjacency = ((codes[:, None] >> _BITS) & 1).astype(bool).reshape(num_graphs, 7, 7)  # (B, 7, 7)
+    graph, src, dst = np.nonzero(adjacency)  # row-major per graph, as ArchSpec.to_data
     edge_counts = np.zeros(num_graphs + 1, dtype=np.int64)
-    tokens = np.zeros((num_graphs, SEQ_LEN), dtype=np.int64)
-    for g, (n, rows, cell_ops) in enumerate(cells):
-        offset = int(ptr[g])
-        ops.extend(cell_ops)
-        for i in range(n):
-            r = rows[i]
-            while r:
-                low = r & -r
-                src.append(offset + i)
-                dst.append(offset + low.bit_length() - 1)
-                r ^= low
-        edge_counts[g + 1] = len(src)
-        tokens[g] = tokens_of(n, rows, cell_ops)
+    np.cumsum(np.bincount(graph, minlength=num_graphs), out=edge_counts[1:])
+    offsets = ptr[graph]
+    present = _SLOTS[None, :] < sizes[:, None]  # (B, 7)
+    ops = ops7[present]
+    tokens = np.where(_TOKEN_IS_EDGE, 1 + adjacency[:, _TOKEN_I, _TOKEN_J], ops7[:, _TOKEN_J] + 2)  # (B, 27)
+    tokens[_TOKEN_J[None, :] >= sizes[:, None]] = 0
     out = Batch(_base_cls=Data)
-    out.x = torch.from_numpy(_EYE[np.asarray(ops, dtype=np.int64)])
-    out.edge_index = torch.tensor([src, dst], dtype=torch.long).view(2, -1)
+    out.x = torch.from_numpy(_EYE[ops])
+    out.edge_index = torch.from_numpy(np.stack([src + offsets, dst + offsets]))
     out.num_nodes = int(ptr[-1])
     out.tokens = torch.from_numpy(tokens)
     for key, value in graph_attrs.items():
@@ -137,7 +142,7 @@ class LocalityDataset(IterableDataset):
     - ``label`` (long): the class index within the batch, the metric-learning label;
     - ``tokens`` (long): the 27-token sequence of each graph (:meth:`ArchSpec.to_tokens`);
     - ``num_edits`` (long): the number of edits applied, ``0`` for anchors;
-    - ``anchor_index`` (long): the index in ``cells`` of the class's anchor;
+    - ``anchor_id`` (long): the index in ``cells`` of the class's anchor;
     - ``ged`` (long, only with ``compute_ged=True``): the exact graph edit distance between each
       graph and its anchor (:func:`gnnas.graph_edit_distance`), ``0`` for anchors.
 
@@ -329,7 +334,7 @@ class LocalityDataset(IterableDataset):
         attrs = {
             "label": torch.arange(len(ids)).repeat_interleave(group),
             "num_edits": torch.tensor(num_edits, dtype=torch.long),
-            "anchor_index": torch.from_numpy(np.repeat(ids.astype(np.int64), group)),
+            "anchor_id": torch.from_numpy(np.repeat(ids.astype(np.int64), group)),
         }
         if self.compute_ged:
             attrs["ged"] = torch.tensor(geds, dtype=torch.long)

@@ -47,6 +47,7 @@ labels every positive with it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
@@ -104,6 +105,7 @@ class EditResult:
 
 
 # ---------------------------------------------------------------------- combinations and weights
+@functools.lru_cache(maxsize=256)
 def _parse_combination(name: str) -> tuple[int, int, int]:
     """``"flip+op+op"`` → ``(deletes, flips, ops)``."""
     if not isinstance(name, str) or not name:
@@ -263,14 +265,20 @@ def _delete(n: int, rows: list[int], ops: list[int], v: int) -> tuple[list[int],
     return new_rows, ops[:v] + ops[v + 1:]
 
 
+# An outcome: (n, rows, ops, edits); a structure: (n, rows, ops, num_edges, edits) before op changes
+Outcome = tuple[int, list[int], list[int], tuple[tuple, ...]]
+_Structure = tuple[int, list[int], list[int], int, tuple[tuple, ...]]
+
+
 class Anchor:
-    """An anchor cell prepared for fast editing: bitmasks, signature, deletable vertices, hash.
+    """An anchor cell prepared for fast editing: bitmasks, invariants, valid single edits, hash.
 
     Args:
         spec (ArchSpec): the cell.
     """
 
-    __slots__ = ("spec", "n", "rows", "ops", "num_edges", "deletable", "signature", "_hash")
+    __slots__ = ("spec", "n", "rows", "ops", "num_edges", "sorted_ops", "deletable", "_signature",
+                 "_hash", "_valid_flips", "_valid_deletions", "_structures")
 
     def __init__(self, spec: ArchSpec) -> None:
         if not isinstance(spec, ArchSpec):
@@ -282,12 +290,16 @@ class Anchor:
         self.rows = tuple(sum(1 << j for j, bit in enumerate(row) if bit) for row in matrix)
         self.ops = tuple(OP_INDEX[op] for op in spec.ops)
         self.num_edges = sum(r.bit_count() for r in self.rows)
+        self.sorted_ops = sorted(self.ops)
         in_degree = [sum(row[v] for row in matrix) for v in range(n)]
         self.deletable = tuple(
             v for v in range(1, n - 1) if in_degree[v] == 1 and self.rows[v].bit_count() == 1
         )
-        self.signature = signature(n, self.rows, self.ops)
+        self._signature: tuple[int, ...] | None = None
         self._hash: str | None = spec._hash
+        self._valid_flips: list[tuple[int, int]] | None = None
+        self._valid_deletions: list[tuple[int, list[int], list[int]]] | None = None
+        self._structures: dict[tuple[int, int], list[_Structure]] = {}
 
     @property
     def hash(self) -> str:
@@ -296,43 +308,117 @@ class Anchor:
             self._hash = fast_hash(self.n, self.rows, self.ops)
         return self._hash
 
-    def differs(self, n: int, rows: list[int], ops: list[int]) -> bool:
-        """Whether the cell ``(n, rows, ops)`` is a different cell (official hash) from the anchor."""
-        if n != self.n or signature(n, rows, ops) != self.signature:
+    @property
+    def valid_flips(self) -> list[tuple[int, int]]:
+        """list[tuple[int, int]]: the pairs ``(i, j)`` whose flip alone gives a valid full cell."""
+        if self._valid_flips is None:
+            n, rows, num_edges = self.n, list(self.rows), self.num_edges
+            valid = []
+            for i, j in _PAIRS[n]:
+                bit = 1 << j
+                if rows[i] & bit or num_edges < MAX_EDGES:
+                    rows[i] ^= bit
+                    if is_full(n, rows):
+                        valid.append((i, j))
+                    rows[i] ^= bit
+            self._valid_flips = valid
+        return self._valid_flips
+
+    @property
+    def valid_deletions(self) -> list[tuple[int, list[int], list[int]]]:
+        """list[tuple]: ``(v, rows, ops)`` for each vertex whose deletion gives a valid full cell."""
+        if self._valid_deletions is None:
+            valid = []
+            for v in self.deletable:
+                rows, ops = _delete(self.n, list(self.rows), list(self.ops), v)
+                if is_full(self.n - 1, rows):
+                    valid.append((v, rows, ops))
+            self._valid_deletions = valid
+        return self._valid_deletions
+
+    def structures(self, deletes: int, flips: int) -> list[_Structure]:
+        """Every valid full cell after ``deletes`` deletions and ``flips`` flips, before op changes.
+
+        Returns:
+            list[tuple]: ``(n, rows, ops, num_edges, edits)`` for each, computed once per anchor.
+        """
+        key = (deletes, flips)
+        if key not in self._structures:
+            starts = [(self.n, list(self.rows), list(self.ops), self.num_edges, ())]
+            if deletes:
+                starts = []
+                for v in self.deletable:
+                    rows, ops = _delete(self.n, list(self.rows), list(self.ops), v)
+                    starts.append((self.n - 1, rows, ops, self.num_edges - 2, (("delete", v),)))
+            found = []
+            for n, rows0, ops, edges0, edits0 in starts:
+                for chosen in itertools.combinations(_PAIRS[n], flips):
+                    rows = list(rows0)
+                    num_edges = edges0
+                    for i, j in chosen:
+                        num_edges += -1 if rows[i] >> j & 1 else 1
+                        rows[i] ^= 1 << j
+                    if num_edges <= MAX_EDGES and is_full(n, rows):
+                        edits = edits0 + tuple(("flip", i, j) for i, j in chosen)
+                        found.append((n, rows, ops, num_edges, edits))
+            self._structures[key] = found
+        return self._structures[key]
+
+    def differs(self, n: int, rows: list[int], ops: list[int], num_edges: int) -> bool:
+        """Whether the cell ``(n, rows, ops)`` is a different cell (official hash) from the anchor.
+
+        Cheap invariants first (size, number of edges, op multiset, :func:`signature`), the
+        official hash only when they all agree.
+        """
+        if n != self.n or num_edges != self.num_edges or sorted(ops) != self.sorted_ops:
+            return True
+        if self._signature is None:
+            self._signature = signature(self.n, self.rows, self.ops)
+        if signature(n, rows, ops) != self._signature:
             return True
         return fast_hash(n, rows, ops) != self.hash
 
 
-# An outcome: (n, rows, ops, edits)
-Outcome = tuple[int, list[int], list[int], tuple[tuple, ...]]
-
-
 def _random_outcome(anchor: Anchor, counts: tuple[int, int, int], rnd: random.Random) -> Outcome | None:
+    """One random outcome of a combination, or None if it is invalid or equals the anchor."""
     deletes, flips, op_changes = counts
-    n, rows, ops = anchor.n, list(anchor.rows), list(anchor.ops)
-    num_edges = anchor.num_edges
     edits: list[tuple] = []
-    if deletes:
-        v = anchor.deletable[int(rnd.random() * len(anchor.deletable))]
-        rows, ops = _delete(n, rows, ops, v)
-        n -= 1
-        num_edges -= 2
+    if deletes and not flips:  # only valid deletions are drawn
+        deletions = anchor.valid_deletions
+        v, rows, ops = deletions[int(rnd.random() * len(deletions))]
+        n, rows, ops, num_edges = anchor.n - 1, list(rows), list(ops), anchor.num_edges - 2
         edits.append(("delete", v))
-    if flips:
-        pairs = _PAIRS[n]
-        chosen: list[int] = []
-        while len(chosen) < flips:
-            p = int(rnd.random() * len(pairs))
-            if p not in chosen:
-                chosen.append(p)
-        for p in chosen:
-            i, j = pairs[p]
-            bit = 1 << j
-            num_edges += -1 if rows[i] & bit else 1
-            rows[i] ^= bit
-            edits.append(("flip", i, j))
-    if (deletes or flips) and (num_edges > MAX_EDGES or not is_full(n, rows)):
-        return None
+    elif flips == 1 and not deletes:  # only valid flips are drawn
+        n, rows, ops = anchor.n, list(anchor.rows), list(anchor.ops)
+        valid = anchor.valid_flips
+        i, j = valid[int(rnd.random() * len(valid))]
+        num_edges = anchor.num_edges + (-1 if rows[i] >> j & 1 else 1)
+        rows[i] ^= 1 << j
+        edits.append(("flip", i, j))
+    else:
+        n, rows, ops = anchor.n, list(anchor.rows), list(anchor.ops)
+        num_edges = anchor.num_edges
+        if deletes:
+            v = anchor.deletable[int(rnd.random() * len(anchor.deletable))]
+            rows, ops = _delete(n, rows, ops, v)
+            n -= 1
+            num_edges -= 2
+            edits.append(("delete", v))
+        if flips:
+            pairs = _PAIRS[n]
+            chosen: list[int] = []
+            while len(chosen) < flips:
+                p = int(rnd.random() * len(pairs))
+                if p not in chosen:
+                    chosen.append(p)
+            for p in chosen:
+                i, j = pairs[p]
+                bit = 1 << j
+                num_edges += -1 if rows[i] & bit else 1
+                rows[i] ^= bit
+                edits.append(("flip", i, j))
+        if (deletes or flips) and (num_edges > MAX_EDGES or not is_full(n, rows)):
+            return None
     if op_changes:
         chosen = []
         while len(chosen) < op_changes:
@@ -344,39 +430,46 @@ def _random_outcome(anchor: Anchor, counts: tuple[int, int, int], rnd: random.Ra
             new = _OTHER_OPS[old][rnd.random() < 0.5]
             ops[v] = new
             edits.append(("op", v, OPS[old], OPS[new]))
+    if not anchor.differs(n, rows, ops, num_edges):
+        return None
     return n, rows, ops, tuple(edits)
+
+
+def _change_ops(anchor: Anchor, structure: _Structure, op_changes: int,
+                rnd: random.Random) -> Outcome | None:
+    n, rows, ops, num_edges, edits = structure
+    ops = list(ops)
+    chosen: list[int] = []
+    while len(chosen) < op_changes:
+        v = 1 + int(rnd.random() * (n - 2))
+        if v not in chosen:
+            chosen.append(v)
+    op_edits = []
+    for v in chosen:
+        old = ops[v]
+        new = _OTHER_OPS[old][rnd.random() < 0.5]
+        ops[v] = new
+        op_edits.append(("op", v, OPS[old], OPS[new]))
+    if not anchor.differs(n, rows, ops, num_edges):
+        return None
+    return n, list(rows), ops, edits + tuple(op_edits)
 
 
 def _all_outcomes(anchor: Anchor, counts: tuple[int, int, int]) -> list[Outcome]:
     """Every valid, different outcome of a combination (the exhaustive fallback)."""
     deletes, flips, op_changes = counts
     outcomes: list[Outcome] = []
-    starts = [(anchor.n, list(anchor.rows), list(anchor.ops), anchor.num_edges, ())]
-    if deletes:
-        starts = []
-        for v in anchor.deletable:
-            rows, ops = _delete(anchor.n, list(anchor.rows), list(anchor.ops), v)
-            starts.append((anchor.n - 1, rows, ops, anchor.num_edges - 2, (("delete", v),)))
-    for n, rows0, ops0, edges0, edits0 in starts:
-        for chosen in itertools.combinations(_PAIRS[n], flips):
-            rows = list(rows0)
-            num_edges = edges0
-            for i, j in chosen:
-                num_edges += -1 if rows[i] >> j & 1 else 1
-                rows[i] ^= 1 << j
-            if (deletes or flips) and (num_edges > MAX_EDGES or not is_full(n, rows)):
-                continue
-            edits1 = edits0 + tuple(("flip", i, j) for i, j in chosen)
-            for vertices in itertools.combinations(range(1, n - 1), op_changes):
-                for news in itertools.product(*(_OTHER_OPS[ops0[v]] for v in vertices)):
-                    ops = list(ops0)
-                    for v, new in zip(vertices, news, strict=True):
-                        ops[v] = new
-                    if anchor.differs(n, rows, ops):
-                        edits = edits1 + tuple(
-                            ("op", v, OPS[ops0[v]], OPS[new]) for v, new in zip(vertices, news, strict=True)
-                        )
-                        outcomes.append((n, rows, ops, edits))
+    for n, rows, ops0, num_edges, edits in anchor.structures(deletes, flips):
+        for vertices in itertools.combinations(range(1, n - 1), op_changes):
+            for news in itertools.product(*(_OTHER_OPS[ops0[v]] for v in vertices)):
+                ops = list(ops0)
+                for v, new in zip(vertices, news, strict=True):
+                    ops[v] = new
+                if anchor.differs(n, rows, ops, num_edges):
+                    op_edits = tuple(
+                        ("op", v, OPS[ops0[v]], OPS[new]) for v, new in zip(vertices, news, strict=True)
+                    )
+                    outcomes.append((n, list(rows), ops, edits + op_edits))
     return outcomes
 
 
@@ -386,9 +479,22 @@ def _try_combination(anchor: Anchor, counts: tuple[int, int, int], rnd: random.R
     n = anchor.n - deletes
     if (deletes and not anchor.deletable) or op_changes > n - 2 or flips > len(_PAIRS.get(n, ())):
         return None
+    if deletes and not flips and not anchor.valid_deletions:
+        return None
+    if flips == 1 and not deletes and not anchor.valid_flips:
+        return None
     for _ in range(max_tries):
         outcome = _random_outcome(anchor, counts, rnd)
-        if outcome is not None and anchor.differs(outcome[0], outcome[1], outcome[2]):
+        if outcome is not None:
+            return outcome
+    # Rare valid outcomes: draw among the valid structures (a uniform structure, then uniform op
+    # changes, is uniform over the outcomes), and enumerate everything only if that fails too.
+    structures = anchor.structures(deletes, flips)
+    if not structures:
+        return None
+    for _ in range(max_tries):
+        outcome = _change_ops(anchor, structures[int(rnd.random() * len(structures))], op_changes, rnd)
+        if outcome is not None:
             return outcome
     outcomes = _all_outcomes(anchor, counts)
     if not outcomes:
