@@ -1,0 +1,163 @@
+import csv
+
+import numpy as np
+import pytest
+
+from gnnas import ArchSpec, NASBench101, OutOfDomainError
+from gnnas.nasbench.csv_table import CSV_COLUMNS, read_csv
+
+from .helpers import SUBSET_CSV, random_specs
+
+needs_subset = pytest.mark.skipif(not SUBSET_CSV.exists(), reason=f"{SUBSET_CSV} is absent")
+
+
+def rows_of(specs, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for spec in specs:
+        adjacency, operations = spec.to_strings()
+        accuracies = np.sort(rng.random(4)).tolist()
+        rows.append([spec.hash, adjacency, operations, *map(repr, accuracies), repr(1000 * rng.random()),
+                     str(int(rng.integers(10**5, 10**7)))])
+    return rows
+
+
+def write_csv(path, rows, header=CSV_COLUMNS):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_small_table_round_trips(tmp_path):
+    specs = random_specs(30, seed=30)
+    rows = rows_of(specs)
+    table = NASBench101(write_csv(tmp_path / "small.csv", rows[::-1]), seed=0)  # any row order
+    assert table.hashes.tolist() == sorted(row[0] for row in rows)
+    for row, spec in zip(rows, specs, strict=True):
+        fixed, computed = table.get_metrics_from_hash(row[0])
+        assert fixed["module_adjacency"].tolist() == spec.matrix.tolist()
+        assert fixed["module_operations"] == list(spec.ops)
+        assert fixed["trainable_parameters"] == int(row[8])
+        assert computed == {4: [{"final_validation_accuracy": float(row[3])}],
+                            12: [{"final_validation_accuracy": float(row[4])}],
+                            36: [{"final_validation_accuracy": float(row[5])}],
+                            108: [{"final_training_time": float(row[7]),
+                                   "final_validation_accuracy": float(row[6])}]}
+        data = table.query(spec)
+        assert data["validation_accuracy"] == float(row[6]) and data["training_time"] == float(row[7])
+        assert "test_accuracy" not in data and "train_accuracy" not in data
+        assert sorted(table.query(spec, epochs=4)) == ["module_adjacency", "module_operations",
+                                                       "trainable_parameters", "validation_accuracy"]
+    assert table.get_budget_counters() == (pytest.approx(sum(float(row[7]) for row in rows)), 30 * (108 + 4))
+    with pytest.raises(ValueError, match="no halfway metrics"):
+        table.query(specs[0], stop_halfway=True)
+    with pytest.raises(ValueError, match="holds no final test_accuracy"):
+        table.metric_array("test_accuracy")
+    with pytest.raises(ValueError, match="holds no final training_time at 4 epochs"):
+        table.metric_array("training_time", epochs=4)
+
+
+def test_verify_checks_every_hash(tmp_path):
+    rows = rows_of(random_specs(40, seed=31))
+    assert len(NASBench101.from_csv(write_csv(tmp_path / "good.csv", rows), verify=True)) == 40
+    rows[17][0], rows[18][0] = rows[18][0], rows[17][0]  # two hashes swapped: only verify sees it
+    path = write_csv(tmp_path / "swapped.csv", rows)
+    assert len(NASBench101.from_csv(path)) == 40
+    with pytest.raises(ValueError, match=f"swapped.csv, line 19: the hash column says {rows[17][0]}"):
+        NASBench101.from_csv(path, verify=True)
+    rows[5][1] = "0" * len(rows[5][1])  # the output is unreachable: not a valid cell
+    with pytest.raises(ValueError, match="line 7: invalid cell"):
+        read_csv(write_csv(tmp_path / "invalid.csv", rows), verify=True)
+
+
+def bad_rows(kind):
+    rows = rows_of(random_specs(5, seed=32))
+    row = rows[2]  # line 4 of the file
+    if kind == "columns":
+        row.pop()
+    elif kind == "hash":
+        row[0] = row[0].upper()
+    elif kind == "adjacency":
+        row[1] = row[1][:-1] + "x"
+    elif kind == "operations":
+        row[2] = row[2].replace("output", "outptu")
+    elif kind == "size":
+        row[1] = row[1][:-1]
+    elif kind == "lower":
+        row[1] = "1" + row[1][1:]
+    elif kind == "number":
+        row[5] = "n/a"
+    elif kind == "finite":
+        row[6] = "nan"
+    elif kind == "parameters":
+        row[8] = "12.5"
+    elif kind == "duplicate":
+        row[:] = rows[0]
+    return rows
+
+
+@pytest.mark.parametrize("kind, reason", [
+    ("columns", "expected 9 columns, got 8"), ("hash", "32 lowercase hexadecimal"), ("adjacency", "'0'/'1'"),
+    ("operations", "known op names"), ("size", "V \\* V"), ("lower", "upper triangular"),
+    ("number", "'val_acc_36' must be a number"), ("finite", "'val_acc_108' must be finite"),
+    ("parameters", "must be an integer"), ("duplicate", "duplicate hash .* \\(first on line 2\\)"),
+])
+def test_bad_row_names_the_line(tmp_path, kind, reason):
+    path = write_csv(tmp_path / f"{kind}.csv", bad_rows(kind))
+    with pytest.raises(ValueError, match=f"{kind}.csv, line 4: .*{reason}"):
+        NASBench101.from_csv(path)
+
+
+def test_bad_header_and_empty_table(tmp_path):
+    with pytest.raises(ValueError, match="line 1: expected the header"):
+        read_csv(write_csv(tmp_path / "header.csv", [], header=("hash", "adjacency")))
+    with pytest.raises(ValueError, match="no rows"):
+        read_csv(write_csv(tmp_path / "empty.csv", []))
+    (tmp_path / "nothing.csv").write_text("")
+    with pytest.raises(ValueError, match="got nothing"):
+        read_csv(tmp_path / "nothing.csv")
+
+
+@needs_subset
+def test_real_subset_loads_and_answers_with_its_values():
+    table = NASBench101.from_csv(SUBSET_CSV, seed=0)
+    assert len(table) == 30_001
+    sizes, counts = np.unique(table.arrays.num_vertices, return_counts=True)
+    counted = dict(zip(sizes.tolist(), counts.tolist(), strict=True))
+    assert counted == {7: 25_374, 6: 4_432, 5: 183, 4: 10, 3: 1, 2: 1}
+    with open(SUBSET_CSV, newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert table.hashes.tolist() == sorted(row[0] for row in rows)
+    rng = np.random.default_rng(0)
+    for k in rng.choice(len(rows), 200, replace=False).tolist():
+        row = rows[k]
+        spec = ArchSpec.from_strings(row[1], row[2])
+        data = table.query(spec)
+        assert data["validation_accuracy"] == float(row[6])
+        assert data["training_time"] == float(row[7])
+        assert data["trainable_parameters"] == int(row[8])
+        assert table.query(spec, epochs=12)["validation_accuracy"] == float(row[4])
+    first = ArchSpec.from_strings(rows[0][1], rows[0][2])
+    assert first.hash == "00005c142e6f48ac74fdcf73e3439874"
+    assert table.query(first)["trainable_parameters"] == 8_555_530
+    best_hash, best_value = table.best()
+    assert best_hash == "096f593e0f12d65f6220bf8565b764a9" and round(best_value, 6) == 0.949119
+    accuracies = table.metric_array()
+    assert round(float(accuracies.mean()), 6) == 0.910456
+    assert round(float(np.median(accuracies)), 6) == 0.916166
+    assert "02e5a0247bbdcf2860b7e96f74961594" in table
+    assert table.query(table.spec("02e5a0247bbdcf2860b7e96f74961594"))["trainable_parameters"] == 32_426_634
+    with pytest.raises(OutOfDomainError, match="0" * 32):
+        table.index_of("0" * 32)
+
+
+@needs_subset
+def test_real_subset_hashes_verify(tmp_path):
+    """``verify=True`` on a sample of the real rows (all 30,001 take several seconds)."""
+    with open(SUBSET_CSV, newline="") as handle:
+        lines = handle.readlines()
+    sample = tmp_path / "sample.csv"
+    sample.write_text("".join(lines[:1] + lines[1::100]))
+    assert len(NASBench101.from_csv(sample, verify=True)) == len(lines[1::100])
