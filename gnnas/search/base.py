@@ -1,0 +1,210 @@
+r"""The shared machinery of every search: seeding, stepping, checkpoints and the result.
+
+A search subclasses :class:`Search` and writes only what differs: :meth:`Search.step` (one unit of
+work: one query for random search, one child for evolution, one neighbourhood for local search,
+one outer epoch for NAO) and, if it keeps state between steps, :meth:`Search.extra_state` and
+:meth:`Search.load_extra_state`. :meth:`Search.run` loops over steps until the oracle's budget is
+spent (or the method finishes), and can write a checkpoint every few steps; :meth:`Search.resume`
+continues from one. Because a checkpoint holds the oracle's queries and the state of every random
+generator, a resumed run makes exactly the queries an uninterrupted run makes.
+
+Example::
+
+    >>> oracle = Oracle(table, budget=300, mapping="nearest")
+    >>> search = RegularizedEvolution(oracle, seed=0)
+    >>> result = search.run(checkpoint="re.ckpt", checkpoint_every=50)
+    >>> result.save("re.json")
+    >>> # after an interruption:
+    >>> result = RegularizedEvolution.resume("re.ckpt", Oracle(table, budget=300, mapping="nearest")).run()
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import asdict, fields, is_dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from gnnas.search.oracle import BudgetExhausted, Oracle
+from gnnas.search.result import SearchResult
+
+__all__ = ["Search", "CHECKPOINT_VERSION"]
+
+#: Version of the checkpoint layout.
+CHECKPOINT_VERSION = 1
+
+
+class Search(ABC):
+    r"""Base class of the searches: a seeded loop of steps over a budgeted :class:`Oracle`.
+
+    Args:
+        oracle (Oracle): the oracle to query; it holds the budget.
+        config (dataclass, optional): the method's settings, an instance of :attr:`Config`; the
+            defaults when :obj:`None`. (default: :obj:`None`)
+        seed (int, optional): seed of the run's generators. (default: :obj:`0`)
+
+    Raises:
+        ValueError: if ``config`` is not a :attr:`Config` or ``seed`` is not a non-negative int.
+    """
+
+    #: Name of the method, as written in results.
+    name: ClassVar[str] = "search"
+    #: The settings dataclass of the method.
+    Config: ClassVar[type] = object
+
+    def __init__(self, oracle: Oracle, config: Any = None, *, seed: int = 0) -> None:
+        if not isinstance(oracle, Oracle):
+            raise ValueError(f"oracle must be an Oracle, got {type(oracle).__name__}")
+        if config is None:
+            config = self.Config()
+        if not isinstance(config, self.Config):
+            raise ValueError(f"config must be a {self.Config.__name__}, got {type(config).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        self.oracle = oracle
+        self.config = config
+        self.seed = int(seed)
+        self.generator = np.random.default_rng(self.seed)
+        self.steps = 0
+        self.stop_reason: str | None = None
+        self.extra: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ what subclasses write
+    @abstractmethod
+    def step(self) -> bool:
+        """Does one unit of work.
+
+        Returns:
+            bool: :obj:`False` when the method has finished on its own, else :obj:`True`.
+
+        Raises:
+            BudgetExhausted: when the oracle's budget runs out (the run then stops).
+        """
+
+    def extra_state(self) -> dict[str, Any]:
+        """Returns the method's own state between steps (JSON-like values or tensors)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restores what :meth:`extra_state` returned."""
+
+    # ------------------------------------------------------------------ running
+    def run(self, *, checkpoint: str | Path | None = None, checkpoint_every: int = 1,
+            max_steps: int | None = None) -> SearchResult:
+        """Steps until the budget is spent, the method finishes, or ``max_steps`` steps are done.
+
+        Args:
+            checkpoint (str or Path, optional): file to write a checkpoint to (atomically), every
+                ``checkpoint_every`` steps and when the run stops. (default: :obj:`None`)
+            checkpoint_every (int, optional): steps between checkpoints. (default: :obj:`1`)
+            max_steps (int, optional): stop after this many steps of this call (the run can go on
+                with another :meth:`run` or from the checkpoint). (default: :obj:`None`)
+
+        Returns:
+            SearchResult: the run so far.
+        """
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        done = 0
+        while self.stop_reason is None:
+            if max_steps is not None and done >= max_steps:
+                return self.result(stop_reason="max_steps")
+            if self.oracle.exhausted:
+                self.stop_reason = "table" if self.oracle.num_queries >= len(self.oracle) else "budget"
+                break
+            try:
+                if not self.step():
+                    self.stop_reason = self.stop_reason or "finished"
+            except BudgetExhausted:
+                self.stop_reason = "budget"
+            self.steps += 1
+            done += 1
+            if checkpoint is not None and (self.steps % checkpoint_every == 0 or self.stop_reason):
+                self.save_checkpoint(checkpoint)
+        if checkpoint is not None:
+            self.save_checkpoint(checkpoint)
+        return self.result()
+
+    def result(self, stop_reason: str | None = None) -> SearchResult:
+        """Returns the run so far as a :class:`SearchResult`."""
+        oracle = self.oracle
+        return SearchResult(
+            method=self.name, seed=self.seed, config=self.config_dict(), oracle=oracle.config(),
+            records=list(oracle.records), table_best=oracle.table_best,
+            ranks=[oracle.rank(r.accuracy) for r in oracle.records],
+            stop_reason=stop_reason or self.stop_reason or "running", extra=dict(self.extra))
+
+    def config_dict(self) -> dict[str, Any]:
+        """Returns the method's settings as a JSON-ready dictionary."""
+        return asdict(self.config) if is_dataclass(self.config) else {}
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Returns everything needed to continue the run."""
+        return {
+            "version": CHECKPOINT_VERSION, "method": self.name, "seed": self.seed,
+            "config": self.config_dict(), "steps": self.steps, "stop_reason": self.stop_reason,
+            "generator": self.generator.bit_generator.state, "oracle": self.oracle.state_dict(),
+            "extra": dict(self.extra), "state": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores a state from :meth:`state_dict`.
+
+        Raises:
+            ValueError: if the state belongs to another method, seed or configuration.
+        """
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"checkpoint version {state.get('version')} != {CHECKPOINT_VERSION}")
+        if state["method"] != self.name:
+            raise ValueError(f"checkpoint of method {state['method']!r}, not {self.name!r}")
+        if state["seed"] != self.seed or state["config"] != self.config_dict():
+            raise ValueError("checkpoint has another seed or configuration than this search")
+        self.steps = int(state["steps"])
+        self.stop_reason = state["stop_reason"]
+        self.generator.bit_generator.state = state["generator"]
+        self.oracle.load_state_dict(state["oracle"])
+        self.extra = dict(state["extra"])
+        self.load_extra_state(state["state"])
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Writes :meth:`state_dict` to ``path`` (through a temporary file, so it is never half
+        written)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def resume(cls, path: str | Path, oracle: Oracle, **kwargs: Any) -> Search:
+        """Rebuilds a search from a checkpoint written by :meth:`save_checkpoint`.
+
+        Args:
+            path (str or Path): the checkpoint.
+            oracle (Oracle): a fresh oracle with the same settings and table as the saved one.
+            **kwargs: further constructor arguments of the method (see the subclass).
+
+        Returns:
+            Search: the search, ready for :meth:`run`.
+        """
+        state = torch.load(path, weights_only=True)
+        if state.get("method") != cls.name:
+            raise ValueError(f"checkpoint of method {state.get('method')!r}, not {cls.name!r}")
+        config = _config_from_dict(cls.Config, state["config"])
+        search = cls(oracle, config, seed=state["seed"], **kwargs)
+        search.load_state_dict(state)
+        return search
+
+
+def _config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
+    if not is_dataclass(config_cls):
+        return config_cls()
+    names = {f.name for f in fields(config_cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"checkpoint config has unknown fields {sorted(unknown)} for {config_cls.__name__}")
+    return config_cls(**values)

@@ -1,0 +1,259 @@
+r"""Neural Architecture Optimization (NAO) search, as run in the paper's appendix.
+
+Luo et al., "Neural Architecture Optimization", NeurIPS 2018, in the NAS-Bench-101 form of
+SemiNAS (Luo et al., 2020), which the paper modified lightly. The loop:
+
+1. query :attr:`~NAOConfig.num_init` random table cells (128);
+2. for each of :attr:`~NAOConfig.outer_epochs` outer epochs (50):
+
+   a. train the controller for :attr:`~NAOConfig.inner_epochs` epochs (100) on every cell queried
+      so far, with the targets min-max normalized to ``[0, 1]`` over those cells (as SemiNAS does),
+      minimizing
+
+      .. math::
+          \mathcal{L} = \lambda \, \mathrm{MSE}(\hat y, y) + (1 - \lambda) \, \mathrm{NLL},
+
+      :math:`\lambda` = :attr:`~NAOConfig.trade_off` (0.5), SGD with learning rate 0.1, gradient
+      norm clipped to 5.0, batches of 64;
+   b. take the best :attr:`~NAOConfig.num_seeds` queried cells (128) as seeds, move each seed's
+      embedding along the gradient of the predicted accuracy with step size 1, 2, ... up to
+      :attr:`~NAOConfig.max_step_size` (100) and decode, until
+      :attr:`~NAOConfig.num_candidates` (128) new cells are found; a decoded cell that is invalid,
+      or whose table cell (after the oracle's mapping) was queried before or is already among the
+      new cells, is skipped (so isomorphic duplicates count as already queried);
+   c. query the new cells.
+
+The number of queries is the number of distinct table cells whose accuracy was looked up. All
+randomness (the controller's initialization when it is built here, the batch order, dropout)
+comes from a :class:`torch.Generator` seeded with the run's seed, so a run is reproducible and a
+run resumed from a checkpoint (taken between outer epochs) repeats the uninterrupted one.
+
+Example::
+
+    >>> oracle = Oracle(table, budget=1000, mapping="nearest")
+    >>> controller = pretrained_controller(preset="MarginLoss")      # or None: a fresh controller
+    >>> result = NAOSearch(oracle, NAOConfig(outer_epochs=10), seed=0, controller=controller).run()
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from gnnas.search.base import Search
+from gnnas.search.oracle import Oracle
+from gnnas.space import ArchSpec
+
+__all__ = ["NAOSearch", "NAOConfig"]
+
+
+@dataclass
+class NAOConfig:
+    r"""Settings of :class:`NAOSearch`; the defaults are the paper's (its appendix, Table 2).
+
+    Args:
+        num_init (int, optional): random cells queried first. (default: :obj:`128`)
+        outer_epochs (int, optional): rounds of train, generate, query. (default: :obj:`50`)
+        inner_epochs (int, optional): training epochs of the controller per outer epoch.
+            (default: :obj:`100`)
+        num_seeds (int, optional): best queried cells used as seeds. (default: :obj:`128`)
+        num_candidates (int, optional): new cells sought per outer epoch. (default: :obj:`128`)
+        max_step_size (int, optional): largest step size of the gradient ascent.
+            (default: :obj:`100`)
+        trade_off (float, optional): :math:`\lambda`, the weight of the predictor's MSE against the
+            reconstruction NLL. (default: :obj:`0.5`)
+        lr (float, optional): SGD learning rate. (default: :obj:`0.1`)
+        momentum (float, optional): SGD momentum. (default: :obj:`0.0`)
+        grad_clip (float, optional): largest gradient norm. (default: :obj:`5.0`)
+        batch_size (int, optional): training batch size. (default: :obj:`64`)
+        normalize_targets (bool, optional): min-max normalize the accuracies of the queried cells
+            before training, as SemiNAS does. (default: :obj:`True`)
+        controller_init (str, optional): a label of where the controller came from (``"fresh"``,
+            or e.g. ``"pretrained:MarginLoss"``), written to the results. (default: ``"fresh"``)
+        controller_kwargs (dict, optional): arguments of :class:`~gnnas.nn.NAOController` when
+            the search builds a fresh controller. (default: empty)
+    """
+
+    num_init: int = 128
+    outer_epochs: int = 50
+    inner_epochs: int = 100
+    num_seeds: int = 128
+    num_candidates: int = 128
+    max_step_size: int = 100
+    trade_off: float = 0.5
+    lr: float = 0.1
+    momentum: float = 0.0
+    grad_clip: float = 5.0
+    batch_size: int = 64
+    normalize_targets: bool = True
+    controller_init: str = "fresh"
+    controller_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("num_init", "num_seeds", "num_candidates", "max_step_size", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("outer_epochs", "inner_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.trade_off <= 1.0:
+            raise ValueError(f"trade_off must be in [0, 1], got {self.trade_off}")
+        if self.lr <= 0 or self.grad_clip <= 0 or self.momentum < 0:
+            raise ValueError("lr and grad_clip must be > 0 and momentum >= 0")
+
+
+class NAOSearch(Search):
+    r"""NAO search over the oracle's table (see the module docstring).
+
+    Step 0 queries the initial random cells; each later step is one outer epoch. The controller
+    passed in is copied, never changed.
+
+    Args:
+        oracle (Oracle): the oracle, with its budget and mapping policy.
+        config (NAOConfig, optional): the settings. (default: :obj:`None`, the paper's)
+        seed (int, optional): seed of the run. (default: :obj:`0`)
+        controller (NAOController, optional): the starting controller, e.g. a pretrained one;
+            :obj:`None` builds a fresh ``NAOController(**config.controller_kwargs)`` from the
+            run's torch generator. (default: :obj:`None`)
+    """
+
+    name = "nao"
+    Config = NAOConfig
+
+    def __init__(self, oracle: Oracle, config: NAOConfig | None = None, *, seed: int = 0,
+                 controller: Any = None) -> None:
+        super().__init__(oracle, config, seed=seed)
+        from gnnas.nn import NAOController
+
+        self.torch_generator = torch.Generator().manual_seed(self.seed)
+        if controller is None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self._draw_seed())
+                controller = NAOController(**self.config.controller_kwargs)
+        elif not isinstance(controller, NAOController):
+            raise ValueError(f"controller must be a NAOController or None, got {type(controller).__name__}")
+        else:
+            controller = copy.deepcopy(controller)
+        self.controller = controller
+        self.optimizer = torch.optim.SGD(controller.parameters(), lr=self.config.lr,
+                                         momentum=self.config.momentum)
+        self.outer_epoch = 0
+        self.extra = {"epochs": []}
+
+    def _draw_seed(self) -> int:
+        return int(torch.randint(0, 2**62, (1,), generator=self.torch_generator).item())
+
+    # ------------------------------------------------------------------ the loop
+    def step(self) -> bool:
+        config, oracle = self.config, self.oracle
+        if self.steps == 0:
+            for index in oracle.sample_unqueried(self.generator, config.num_init):
+                oracle.query_index(index)
+            return config.outer_epochs > 0
+        self.outer_epoch += 1
+        log = self.train_controller()
+        log.update(self.propose_and_query())
+        log["outer_epoch"] = self.outer_epoch
+        log["num_queries"] = oracle.num_queries
+        self.extra["epochs"].append(log)
+        return self.outer_epoch < config.outer_epochs
+
+    def _training_set(self) -> tuple[list[ArchSpec], torch.Tensor]:
+        oracle = self.oracle
+        cells = [oracle.table.spec(r.hash) for r in oracle.records]
+        target = torch.tensor([r.accuracy for r in oracle.records], dtype=torch.float32)
+        if self.config.normalize_targets:
+            low, high = target.min(), target.max()
+            target = (target - low) / (high - low) if high > low else torch.zeros_like(target)
+        return cells, target
+
+    def train_controller(self) -> dict[str, float]:
+        """Trains the controller for :attr:`~NAOConfig.inner_epochs` epochs on the queried cells.
+
+        Returns:
+            dict[str, float]: the mean ``loss``, ``mse`` and ``nll`` of the last inner epoch.
+        """
+        from gnnas.nn import cells_to_batch
+
+        config = self.config
+        cells, target = self._training_set()
+        num = len(cells)
+        self.controller.train()
+        last: dict[str, float] = {"loss": float("nan"), "mse": float("nan"), "nll": float("nan")}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._draw_seed())
+            for _ in range(config.inner_epochs):
+                order = torch.randperm(num, generator=self.torch_generator)
+                sums = {"loss": 0.0, "mse": 0.0, "nll": 0.0}
+                for start in range(0, num, config.batch_size):
+                    index = order[start:start + config.batch_size]
+                    batch = cells_to_batch([cells[i] for i in index.tolist()])
+                    out = self.controller(batch, target[index])
+                    loss = config.trade_off * out["mse"] + (1.0 - config.trade_off) * out["nll"]
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.controller.parameters(), config.grad_clip)
+                    self.optimizer.step()
+                    size = len(index)
+                    sums["loss"] += float(loss) * size
+                    sums["mse"] += float(out["mse"]) * size
+                    sums["nll"] += float(out["nll"]) * size
+                last = {k: v / num for k, v in sums.items()}
+        return last
+
+    def propose_and_query(self) -> dict[str, Any]:
+        """Generates up to :attr:`~NAOConfig.num_candidates` new cells from the best queried cells
+        and queries them.
+
+        Returns:
+            dict: ``new`` (cells found), ``step_size`` (the last step size tried), ``invalid`` and
+            ``duplicates`` (decoded cells skipped), ``mean_distance`` (mean graph edit distance of
+            the mapping into the table).
+        """
+        config, oracle = self.config, self.oracle
+        records = sorted(oracle.records, key=lambda r: (-r.accuracy, r.index))[:config.num_seeds]
+        seeds = [oracle.table.spec(r.hash) for r in records]
+        new: dict[int, ArchSpec] = {}
+        invalid = duplicates = 0
+        distances: list[int] = []
+        step_size = 0
+        self.controller.eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._draw_seed())
+            while len(new) < config.num_candidates and step_size < config.max_step_size:
+                step_size += 1
+                for cell in self.controller.generate(seeds, step_size):
+                    if cell is None:
+                        invalid += 1
+                        continue
+                    index, distance = oracle.resolve(cell)
+                    if index in new or oracle.is_queried(index):
+                        duplicates += 1
+                        continue
+                    new[index] = cell
+                    distances.append(distance)
+                    if len(new) >= config.num_candidates:
+                        break
+        for cell in new.values():
+            oracle.query(cell)
+        return {"new": len(new), "step_size": step_size, "invalid": invalid, "duplicates": duplicates,
+                "mean_distance": float(np.mean(distances)) if distances else float("nan")}
+
+    # ------------------------------------------------------------------ checkpoints
+    def extra_state(self) -> dict[str, Any]:
+        return {
+            "outer_epoch": self.outer_epoch,
+            "controller": self.controller.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "torch_generator": self.torch_generator.get_state(),
+        }
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.outer_epoch = int(state["outer_epoch"])
+        self.controller.load_state_dict(state["controller"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.torch_generator.set_state(state["torch_generator"])

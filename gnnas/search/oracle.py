@@ -1,0 +1,414 @@
+r"""A budgeted accuracy oracle over a NAS-Bench-101 table.
+
+Searches never read the table directly: they ask an :class:`Oracle`, which
+
+- counts a query once per **distinct cell** of the table (by the official hash, so isomorphic
+  proposals count once), and raises :class:`BudgetExhausted` when a new cell is asked for after
+  the budget is spent (asking again for a cell already queried is free and always allowed);
+- records every counted query, in order, as a :class:`QueryRecord` (the proposed hash, the table
+  cell actually queried, its accuracy and the best accuracy so far);
+- sends a proposal that is not in the table to a table cell, by a named **mapping policy**, when
+  the table holds only part of the space (such as the 30,001-cell CSV):
+
+  - ``mapping=None``: a proposal outside the table raises
+    :class:`~gnnas.nasbench.OutOfDomainError` (the right choice with the official, complete file);
+  - ``mapping="nearest"``: the table cell at the smallest exact graph edit distance, ties broken by
+    the smaller hash (:func:`gnnas.ged.nearest_cells`).
+
+A short tour::
+
+    >>> from gnnas.nasbench import NASBench101
+    >>> from gnnas.search import Oracle
+    >>> table = NASBench101.from_csv("../shared/nb101/nb101_subset_30k.csv")
+    >>> oracle = Oracle(table, budget=300, mapping="nearest")
+    >>> accuracy = oracle.query(spec)        # counted once per distinct table cell
+    >>> oracle.num_queries, oracle.best      # (1, QueryRecord(...))
+
+The metric returned defaults to what the official API's ``query()`` returns during a search: the
+validation accuracy after 108 epochs of **one** training repeat (the CSV tables hold exactly one).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from gnnas.space import ArchSpec
+
+__all__ = ["Oracle", "QueryRecord", "BudgetExhausted", "MAPPINGS"]
+
+#: The mapping policies an :class:`Oracle` understands.
+MAPPINGS: tuple[str | None, ...] = (None, "nearest")
+
+_REDUCTIONS = ("mean", "median", "min", "max")
+
+
+class BudgetExhausted(RuntimeError):
+    r"""Raised by :meth:`Oracle.query` when a new cell is asked for after the budget is spent."""
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    r"""One counted query of an :class:`Oracle`.
+
+    Attributes:
+        index (int): 1-based position of the query (the number of queries spent so far).
+        proposed_hash (str): hash of the cell the search proposed.
+        hash (str): hash of the table cell that was queried (equal to :attr:`proposed_hash` unless
+            the proposal was mapped into the table).
+        distance (int): graph edit distance between the proposal and the queried cell (``0`` when
+            the proposal was in the table).
+        accuracy (float): the metric of the queried cell.
+        best (float): the best metric over the queries ``1 .. index``.
+    """
+
+    index: int
+    proposed_hash: str
+    hash: str
+    distance: int
+    accuracy: float
+    best: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the record as a JSON-ready dictionary."""
+        return asdict(self)
+
+
+class Oracle:
+    r"""A query-counting oracle over a NAS-Bench-101 table, with a mapping policy.
+
+    Args:
+        table (NASBench101): the benchmark table (:class:`gnnas.nasbench.NASBench101`, or any object
+            with ``hashes``, ``metric_array(metric, epochs=..., reduce=...)`` and ``spec(hash)``).
+        budget (int, optional): number of distinct cells that may be queried; :obj:`None` for no
+            limit. (default: :obj:`None`)
+        mapping (str, optional): what to do with a proposal outside the table, one of
+            :data:`MAPPINGS`: :obj:`None` raises :class:`~gnnas.nasbench.OutOfDomainError`,
+            ``"nearest"`` queries the table cell at the smallest exact graph edit distance (ties
+            broken by the smaller hash). (default: :obj:`None`)
+        metric (str, optional): the metric returned by :meth:`query`.
+            (default: :obj:`"validation_accuracy"`)
+        epochs (int, optional): the epoch budget of the metric. (default: :obj:`108`)
+        repeat (int or str, optional): which training run of each cell: a run index (the
+            official ``query()`` draws one of the 3 runs at random; the runs are exchangeable, so
+            a fixed index is one such draw, the same for every search), or a reduction over the
+            runs, ``"mean"``, ``"median"``, ``"min"`` or ``"max"``. (default: :obj:`0`)
+
+    Raises:
+        ValueError: if ``budget`` is not a positive integer, ``mapping`` or ``repeat`` is unknown,
+            or the table is empty or lacks the metric for some cell.
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        budget: int | None = None,
+        *,
+        mapping: str | None = None,
+        metric: str = "validation_accuracy",
+        epochs: int = 108,
+        repeat: int | str = 0,
+    ) -> None:
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+            raise ValueError(f"budget must be a positive int or None, got {budget!r}")
+        if mapping not in MAPPINGS:
+            raise ValueError(f"mapping must be one of {list(MAPPINGS)}, got {mapping!r}")
+        self.table = table
+        self.budget = budget
+        self.mapping = mapping
+        self.metric = metric
+        self.epochs = epochs
+        self.repeat = repeat
+        self.hashes: list[str] = [str(h) for h in table.hashes]
+        if not self.hashes:
+            raise ValueError("the table holds no cells")
+        if isinstance(repeat, str):
+            if repeat not in _REDUCTIONS:
+                raise ValueError(f"repeat must be a run index or one of {list(_REDUCTIONS)}, got {repeat!r}")
+            values = table.metric_array(metric, epochs=epochs, reduce=repeat)
+        else:
+            runs = np.asarray(table.metric_array(metric, epochs=epochs, reduce=None), dtype=np.float64)
+            if isinstance(repeat, bool) or not 0 <= int(repeat) < runs.shape[1]:
+                raise ValueError(f"repeat must be a run index in 0..{runs.shape[1] - 1}, got {repeat!r}")
+            values = runs[:, int(repeat)]
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(self.hashes),):
+            raise ValueError(f"metric_array returned shape {values.shape}, expected ({len(self.hashes)},)")
+        if not np.isfinite(values).all():
+            missing = int((~np.isfinite(values)).sum())
+            raise ValueError(f"{missing} cells of the table have no {metric!r} at {epochs} epochs "
+                             f"for repeat={repeat!r}")
+        self.values = values
+        self._index = {h: i for i, h in enumerate(self.hashes)}
+        self._sorted_desc = np.sort(values)[::-1]
+        self._candidates: Any = None
+        self._resolved: dict[str, tuple[int, int]] = {}  # proposed hash -> (table index, distance)
+        self.records: list[QueryRecord] = []
+        self._queried: dict[int, QueryRecord] = {}  # table index -> record
+
+    # ------------------------------------------------------------------ description
+    def config(self) -> dict[str, Any]:
+        """Returns the oracle's settings and the table's size, as a JSON-ready dictionary."""
+        return {
+            "budget": self.budget, "mapping": self.mapping, "metric": self.metric,
+            "epochs": self.epochs, "repeat": self.repeat, "table_size": len(self.hashes),
+        }
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(table_size={len(self.hashes)}, budget={self.budget}, "
+                f"mapping={self.mapping!r}, metric={self.metric!r}, epochs={self.epochs})")
+
+    # ------------------------------------------------------------------ the table
+    @property
+    def table_best(self) -> float:
+        """float: the best metric in the table."""
+        return float(self._sorted_desc[0])
+
+    def rank(self, accuracy: float) -> int:
+        r"""Returns the rank in the table of a cell with metric ``accuracy``.
+
+        The rank is :math:`1 + |\{c : \mathrm{acc}(c) > \mathrm{accuracy}\}|`, so the table's best
+        cell has rank 1 and tied cells share a rank.
+        """
+        return 1 + int(np.searchsorted(-self._sorted_desc, -accuracy, side="left"))
+
+    def top_threshold(self, fraction: float) -> float:
+        r"""Returns the metric a cell needs to be in the table's top ``fraction``.
+
+        With :math:`N` cells and :math:`k = \lceil \mathrm{fraction} \cdot N \rceil`, this is the
+        :math:`k`-th best metric: a cell at or above it is in the top ``fraction``.
+
+        Raises:
+            ValueError: if ``fraction`` is not in ``(0, 1]``.
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        k = max(1, math.ceil(fraction * len(self.hashes) - 1e-9))
+        return float(self._sorted_desc[k - 1])
+
+    def accuracy_of(self, cell: ArchSpec | str) -> float:
+        """Returns the metric of a table cell without counting a query (for evaluation only).
+
+        Raises:
+            KeyError: if the cell is not in the table.
+        """
+        key = cell.hash if isinstance(cell, ArchSpec) else cell
+        return float(self.values[self._index[key]])
+
+    def spec(self, index: int) -> ArchSpec:
+        """Returns the cell at position ``index`` of the table."""
+        return self.table.spec(self.hashes[index])
+
+    def contains(self, cell: ArchSpec | str) -> bool:
+        """Returns whether a cell (or hash) is in the table."""
+        return (cell.hash if isinstance(cell, ArchSpec) else cell) in self._index
+
+    # ------------------------------------------------------------------ mapping
+    def _candidate_cells(self) -> Any:
+        """The table's cells packed once for :func:`gnnas.ged.nearest_cells`."""
+        if self._candidates is None:
+            from gnnas.ged.packing import pack
+
+            arrays = getattr(self.table, "arrays", None)
+            if arrays is not None and hasattr(arrays, "adjacency"):  # vectorised, no ArchSpec built
+                from gnnas.nasbench.arrays import unpack_adjacency
+
+                cells: Any = _CellTable(unpack_adjacency(arrays.adjacency), np.asarray(arrays.ops),
+                                        np.asarray(self.hashes))
+            else:
+                cells = [self.table.spec(h) for h in self.hashes]
+            self._candidates = pack(cells, "table")
+        return self._candidates
+
+    def resolve(self, cell: ArchSpec) -> tuple[int, int]:
+        """Returns ``(table index, distance)`` of the table cell a proposal is sent to; free.
+
+        Args:
+            cell (ArchSpec): the proposal.
+
+        Returns:
+            tuple[int, int]: the position of the table cell in :attr:`hashes` and the graph edit
+            distance from the proposal to it (``0`` when the proposal is in the table).
+
+        Raises:
+            OutOfDomainError: if the proposal is not in the table and :attr:`mapping` is :obj:`None`.
+        """
+        key = cell.hash
+        index = self._index.get(key)
+        if index is not None:
+            return index, 0
+        hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
+        if self.mapping is None:
+            from gnnas.nasbench import OutOfDomainError
+
+            raise OutOfDomainError(f"cell {key} is not in the table and the oracle has mapping=None")
+        from gnnas.ged import graph_edit_distance, nearest_cells
+
+        found = nearest_cells(cell, self._candidate_cells(), k=1)
+        index = _first_index(found)
+        hit = (index, int(graph_edit_distance(cell, self.spec(index))))
+        self._resolved[key] = hit
+        return hit
+
+    def resolve_hash(self, cell: ArchSpec) -> str:
+        """Returns the hash of the table cell a proposal is sent to (see :meth:`resolve`); free."""
+        return self.hashes[self.resolve(cell)[0]]
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def num_queries(self) -> int:
+        """int: number of distinct table cells queried so far."""
+        return len(self.records)
+
+    @property
+    def remaining(self) -> int | None:
+        """int or None: queries left, :obj:`None` without a budget."""
+        return None if self.budget is None else self.budget - len(self.records)
+
+    @property
+    def exhausted(self) -> bool:
+        """bool: whether no new cell can be queried (budget spent or every table cell queried)."""
+        return len(self.records) >= len(self.hashes) or (
+            self.budget is not None and len(self.records) >= self.budget)
+
+    @property
+    def best(self) -> QueryRecord | None:
+        """QueryRecord or None: the first query that reached the best metric so far."""
+        best: QueryRecord | None = None
+        for record in self.records:
+            if best is None or record.accuracy > best.accuracy:
+                best = record
+        return best
+
+    def is_queried(self, cell: ArchSpec | int) -> bool:
+        """Returns whether a table cell (an :class:`ArchSpec` in the table, or a table index) was
+        queried; a proposal outside the table is resolved first (free)."""
+        index = cell if isinstance(cell, int) else self.resolve(cell)[0]
+        return index in self._queried
+
+    def queried_indices(self) -> list[int]:
+        """Returns the table indices queried so far, in query order."""
+        return [self._index[r.hash] for r in self.records]
+
+    def query(self, cell: ArchSpec) -> float:
+        """Returns the metric of a cell, counting one query if its table cell is new.
+
+        Args:
+            cell (ArchSpec): the proposal; mapped into the table by :attr:`mapping`.
+
+        Returns:
+            float: the metric of the queried table cell.
+
+        Raises:
+            BudgetExhausted: if the table cell is new and the budget is spent.
+            OutOfDomainError: if the proposal is outside the table and :attr:`mapping` is :obj:`None`.
+        """
+        index, distance = self.resolve(cell)
+        return self._query(index, cell.hash, distance)
+
+    def query_index(self, index: int) -> float:
+        """Returns the metric of the table cell at ``index``, counting one query if it is new.
+
+        Raises:
+            BudgetExhausted: if the cell is new and the budget is spent.
+            IndexError: if ``index`` is out of range.
+        """
+        if not 0 <= index < len(self.hashes):
+            raise IndexError(f"table index {index} out of range 0..{len(self.hashes) - 1}")
+        return self._query(int(index), self.hashes[index], 0)
+
+    def _query(self, index: int, proposed_hash: str, distance: int) -> float:
+        record = self._queried.get(index)
+        if record is not None:
+            return record.accuracy
+        if self.budget is not None and len(self.records) >= self.budget:
+            raise BudgetExhausted(f"the budget of {self.budget} queries is spent")
+        accuracy = float(self.values[index])
+        best = max(accuracy, self.records[-1].best) if self.records else accuracy
+        record = QueryRecord(len(self.records) + 1, proposed_hash, self.hashes[index], distance,
+                             accuracy, best)
+        self.records.append(record)
+        self._queried[index] = record
+        return accuracy
+
+    # ------------------------------------------------------------------ sampling
+    def sample_unqueried(self, generator: np.random.Generator, num: int = 1) -> list[int]:
+        """Draws table indices uniformly, without replacement, among cells not yet queried; free.
+
+        Args:
+            generator (numpy.random.Generator): the source of randomness.
+            num (int, optional): how many indices. (default: :obj:`1`)
+
+        Returns:
+            list[int]: up to ``num`` indices (fewer when fewer cells are left).
+        """
+        out: list[int] = []
+        taken: set[int] = set()
+        size = len(self.hashes)
+        while len(out) < num and len(self._queried) + len(taken) < size:
+            for _ in range(64):  # rejection while most cells are free, then an exact draw
+                index = int(generator.integers(size))
+                if index not in self._queried and index not in taken:
+                    break
+            else:
+                free = np.setdiff1d(np.arange(size), np.fromiter(
+                    (*self._queried, *taken), dtype=np.int64), assume_unique=True)
+                index = int(free[generator.integers(len(free))])
+            out.append(index)
+            taken.add(index)
+        return out
+
+    # ------------------------------------------------------------------ trajectory and state
+    def trajectory(self) -> np.ndarray:
+        """Returns the best metric after each query, shape ``(num_queries,)``."""
+        return np.asarray([r.best for r in self.records], dtype=np.float64)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Returns the queries and the mapping cache, for :meth:`load_state_dict`."""
+        return {"config": self.config(), "records": [r.to_dict() for r in self.records],
+                "resolved": {k: list(v) for k, v in self._resolved.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores the queries saved by :meth:`state_dict`.
+
+        Raises:
+            ValueError: if the state was saved by an oracle with other settings or another table.
+        """
+        mine, theirs = self.config(), dict(state["config"])
+        if mine != theirs:
+            raise ValueError(f"oracle settings differ: this oracle has {mine}, the state has {theirs}")
+        self.records = [QueryRecord(**r) for r in state["records"]]
+        self._queried = {}
+        for record in self.records:
+            index = self._index.get(record.hash)
+            if index is None:
+                raise ValueError(f"the state queried {record.hash}, which is not in this table")
+            self._queried[index] = record
+        self._resolved = {k: (int(v[0]), int(v[1])) for k, v in state.get("resolved", {}).items()}
+
+
+@dataclass(frozen=True)
+class _CellTable:
+    """The table's cells in the layout of :class:`gnnas.ged.CellTable`."""
+
+    matrices: np.ndarray
+    op_indices: np.ndarray
+    hashes: np.ndarray
+
+
+def _first_index(found: Any) -> int:
+    """The table index of the first result of ``nearest_cells`` (indices, or (indices, distances))."""
+    if isinstance(found, tuple) and len(found) == 2 and not np.isscalar(found[0]):
+        found = found[0]
+    array = np.asarray(found).reshape(-1)
+    if array.size == 0:
+        raise ValueError("nearest_cells returned no candidate")
+    return int(array[0])
