@@ -110,6 +110,7 @@ def collate_cells(cells: Sequence[tuple[int, Sequence[int], Sequence[int]]],
     out.x = torch.from_numpy(_EYE[ops])
     out.edge_index = torch.from_numpy(np.stack([src + offsets, dst + offsets]))
     out.num_nodes = int(ptr[-1])
+    out._store._num_nodes = sizes.tolist()  # as collate() keeps them, so graphs come back with num_nodes
     out.tokens = torch.from_numpy(tokens)
     for key, value in graph_attrs.items():
         out[key] = value
@@ -316,20 +317,20 @@ class LocalityDataset(IterableDataset):
         cdf = self._num_edits_cdf
         cells: list[tuple[int, Any, Any]] = []
         num_edits: list[int] = []
-        geds: list[int] = []
+        pairs: tuple[list[ArchSpec], list[ArchSpec]] = ([], [])  # (anchor, positive) for the GED
         for anchor_id in ids.tolist():
             spec = self.cells[anchor_id]
             anchor = Anchor(spec)
             cells.append((anchor.n, anchor.rows, anchor.ops))
             num_edits.append(0)
-            geds.append(0)
             for _ in range(self.num_positives):
                 k = draw_num_edits(cdf, rnd)
                 (n, rows, ops, _), _, k = edit_outcome_any(anchor, k, self._weights, rnd, self.max_tries)
                 cells.append((n, rows, ops))
                 num_edits.append(k)
                 if self.compute_ged:
-                    geds.append(_ged(spec, to_spec(n, rows, ops)))
+                    pairs[0].append(spec)
+                    pairs[1].append(to_spec(n, rows, ops))
         group = 1 + self.num_positives
         attrs = {
             "label": torch.arange(len(ids)).repeat_interleave(group),
@@ -337,19 +338,20 @@ class LocalityDataset(IterableDataset):
             "anchor_id": torch.from_numpy(np.repeat(ids.astype(np.int64), group)),
         }
         if self.compute_ged:
-            attrs["ged"] = torch.tensor(geds, dtype=torch.long)
+            from gnnas.ged import paired_ged  # the batched form of gnnas.graph_edit_distance
+
+            ged = torch.zeros(len(cells), dtype=torch.long)
+            is_positive = torch.ones(len(ids), group, dtype=torch.bool)
+            is_positive[:, 0] = False
+            if pairs[0]:
+                ged[is_positive.view(-1)] = torch.as_tensor(np.asarray(paired_ged(*pairs), dtype=np.int64))
+            attrs["ged"] = ged
         return collate_cells(cells, **attrs)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_anchors={self.num_anchors}, classes_per_batch="
                 f"{self.classes_per_batch}, num_positives={self.num_positives}, max_edits={self.max_edits}, "
                 f"seed={self.seed}, epoch={self.epoch})")
-
-
-def _ged(a: ArchSpec, b: ArchSpec) -> int:
-    from gnnas import graph_edit_distance
-
-    return int(graph_edit_distance(a, b))
 
 
 def _usable_anchors(cells: Sequence[ArchSpec]) -> np.ndarray:
