@@ -1,6 +1,16 @@
 """The NAS-Bench-101 search space: cells, their hash and tokens, and the whole space enumerated."""
 
-from gnnas.space.hashing import module_hash
+from gnnas.space.enumerate import (
+    NUM_CELLS,
+    CacheWarning,
+    CellNotFoundError,
+    CellSpace,
+    default_cache_dir,
+    enumerate_cells,
+    pack_cells,
+    sample_cells,
+)
+from gnnas.space.hashing import hash_cells, module_hash
 from gnnas.space.ops import (
     CONV1X1,
     CONV3X3,
@@ -20,4 +30,6 @@ __all__ = [
     "ArchSpec", "prune", "module_hash",
     "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "INTERIOR_OPS", "OP_INDEX",
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
+    "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",
+    "sample_cells", "default_cache_dir", "NUM_CELLS",
 ]
