@@ -1,0 +1,35 @@
+r"""Pretraining the NAO controller on the locality task (reconstruction + metric learning).
+
+* :func:`pretrain` runs the loop (checkpoints, resume, data-parallel under ``torchrun``);
+* :class:`PretrainConfig` holds every setting, the paper's by default;
+* :func:`metric_loss_preset` gives the losses of the paper's Table 3 by name;
+* :func:`pretrained_controller` trains once and caches the result.
+
+From the command line::
+
+    python -m gnnas.pretrain --loss MarginLoss --max-iterations 2000 --output-dir results/pretrain/run
+    torchrun --nproc_per_node=2 -m gnnas.pretrain --loss MarginLoss --output-dir results/pretrain/ddp
+    python -m gnnas.pretrain --output-dir results/pretrain/run --resume
+"""
+
+from gnnas.pretrain.cache import cache_root, pretrained_controller
+from gnnas.pretrain.checkpoint import load_checkpoint, save_checkpoint
+from gnnas.pretrain.config import PretrainConfig
+from gnnas.pretrain.presets import NO_METRIC_LOSS, PRESET_NAMES, MetricLossPreset, metric_loss_preset
+from gnnas.pretrain.trainer import LOG_FIELDS, PretrainResult, pretrain, reconstruction_metrics
+
+__all__ = [
+    "pretrain",
+    "PretrainConfig",
+    "PretrainResult",
+    "LOG_FIELDS",
+    "reconstruction_metrics",
+    "metric_loss_preset",
+    "MetricLossPreset",
+    "PRESET_NAMES",
+    "NO_METRIC_LOSS",
+    "pretrained_controller",
+    "cache_root",
+    "save_checkpoint",
+    "load_checkpoint",
+]

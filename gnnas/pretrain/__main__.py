@@ -1,0 +1,101 @@
+"""Command line: ``python -m gnnas.pretrain`` (also under ``torchrun --nproc_per_node=N``).
+
+Every :class:`~gnnas.pretrain.PretrainConfig` setting is a flag (``--max-iterations 2000``,
+``--lr-milestones 6000``, ``--encoder '{"hidden_channels": 64}'``); ``--config FILE`` starts from
+a saved ``config.json``; ``--resume`` continues the run in ``--output-dir`` from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+
+from gnnas.pretrain.config import PretrainConfig
+from gnnas.pretrain.presets import PRESET_NAMES
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _optional(kind: type) -> object:
+    def parse(text: str) -> object:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser: one flag per :class:`PretrainConfig` field, plus the run's folder."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gnnas.pretrain",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--output-dir", required=True, help="folder for config, log, checkpoints, controller")
+    parser.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.pt")
+    parser.add_argument("--config", help="start from the settings of a config.json written by a run")
+    parser.add_argument(
+        "--num-anchors",
+        type=int,
+        default=None,
+        help="use this many anchors drawn (with --seed) from the space instead of all",
+    )
+    defaults = PretrainConfig()
+    for spec in dataclasses.fields(PretrainConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        default = getattr(defaults, spec.name)
+        kwargs: dict[str, object] = {"default": None, "dest": spec.name}
+        if spec.name == "loss":
+            kwargs.update(choices=[*PRESET_NAMES], help=f"metric loss preset (default: {default})")
+        elif spec.name in ("encoder", "decoder"):
+            kwargs.update(type=json.loads, help=f"JSON keyword arguments of the {spec.name}")
+        elif spec.name == "lr_milestones":
+            kwargs.update(type=int, nargs="*", help=f"iterations of the lr decay (default: {default})")
+        elif spec.name == "progress":
+            kwargs.update(type=_parse_bool, help="show the progress bar (default: true)")
+        else:
+            kind = {"int": int, "float": float, "str": str}[
+                spec.type.split(" | ")[0] if isinstance(spec.type, str) else spec.type.__name__
+            ]
+            optional = isinstance(spec.type, str) and "None" in spec.type
+            kwargs.update(type=_optional(kind) if optional else kind, help=f"(default: {default})")
+        parser.add_argument(flag, **kwargs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parses the flags and runs :func:`~gnnas.pretrain.pretrain`."""
+    args = build_parser().parse_args(argv)
+    values = {}
+    if args.config:
+        with open(args.config) as stream:
+            saved = json.load(stream)
+        values.update(saved.get("config", saved))
+    for spec in dataclasses.fields(PretrainConfig):
+        value = getattr(args, spec.name)
+        if value is not None:
+            values[spec.name] = value
+    config = PretrainConfig.from_dict(values)
+    cells = None
+    if args.num_anchors is not None:
+        from gnnas.pretrain.anchors import sample_anchors
+
+        cells = sample_anchors(args.num_anchors, seed=config.seed)
+    from gnnas.pretrain.trainer import pretrain
+
+    result = pretrain(config, cells=cells, output_dir=args.output_dir, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(result.summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""A pretrained controller, trained once and cached on disk, for search and the benchmarks.
+
+Example::
+
+    >>> from gnnas.pretrain import pretrained_controller
+    >>> controller = pretrained_controller("MarginLoss", iterations=2000, seed=0)  # doctest: +SKIP
+
+The first call trains (see :func:`~gnnas.pretrain.pretrain`) in a folder of the gnnas cache named
+after the settings; later calls with the same settings load ``controller.pt`` from there. A call
+killed while training resumes from the folder's last checkpoint the next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gnnas.pretrain.config import PretrainConfig
+
+__all__ = ["pretrained_controller", "cache_root", "cache_key"]
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Returns the gnnas cache folder: ``cache_dir``, else ``$GNNAS_CACHE_DIR``, else ``~/.cache/gnnas``."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("GNNAS_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "gnnas"
+
+
+def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:
+    """A short hash of the settings that determine the trained weights (and of ``extra``)."""
+    from gnnas import __version__
+
+    payload = {"config": config.result_dict(), "extra": extra or {}, "gnnas": __version__}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def pretrained_controller(
+    preset: str = "MarginLoss",
+    iterations: int | None = None,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    config: PretrainConfig | None = None,
+    cells: Any = None,
+    cells_key: str | None = None,
+    progress: bool = True,
+) -> Any:
+    """Returns a controller pretrained with ``preset``, training it only when it is not cached.
+
+    Args:
+        preset (str, optional): a loss preset name (see :data:`~gnnas.pretrain.PRESET_NAMES`).
+            (default: :obj:`"MarginLoss"`)
+        iterations (int, optional): stop after this many iterations; :obj:`None` trains the
+            paper's 2 epochs. (default: :obj:`None`)
+        seed (int, optional): the seed of the run. (default: :obj:`0`)
+        cache_dir (str or os.PathLike, optional): the cache folder; :obj:`None` takes
+            :func:`cache_root`. (default: :obj:`None`)
+        config (PretrainConfig, optional): full settings instead of ``preset``, ``iterations`` and
+            ``seed`` (which must then be left at their defaults). (default: :obj:`None`)
+        cells (Iterable[ArchSpec], optional): anchors instead of the whole space; then
+            ``cells_key`` must name them (it enters the cache key). (default: :obj:`None`)
+        cells_key (str, optional): a name for ``cells``. (default: :obj:`None`)
+        progress (bool, optional): show the progress bar while training. (default: :obj:`True`)
+
+    Returns:
+        NAOController: the pretrained controller, on the CPU, in eval mode.
+
+    Raises:
+        ValueError: on an unknown preset or settings out of range, on ``config`` together with
+            ``preset``/``iterations``/``seed`` values, or on ``cells`` without ``cells_key``.
+    """
+    from gnnas.nn import NAOController
+    from gnnas.pretrain.trainer import pretrain
+
+    if config is None:
+        config = PretrainConfig(loss=preset, max_iterations=iterations, seed=seed, progress=progress)
+    elif (preset, iterations, seed) != ("MarginLoss", None, 0):
+        raise ValueError("pass either config or preset/iterations/seed, not both")
+    if cells is not None and not cells_key:
+        raise ValueError("cells needs a cells_key naming them (it is part of the cache key)")
+    folder = cache_root(cache_dir) / "pretrain" / f"{config.loss}-{cache_key(config, {'cells': cells_key})}"
+    final = folder / "controller.pt"
+    if not final.exists():
+        pretrain(config, cells=cells, output_dir=folder, resume=True)
+    controller = NAOController.load(final)
+    controller.eval()
+    return controller
