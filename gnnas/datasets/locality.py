@@ -37,7 +37,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 from torch_geometric.data import Batch, Data
 
-from gnnas.space.ops import INPUT, OPS, OUTPUT
+from gnnas.space.ops import OPS
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import slot_layout
 from gnnas.transforms.graph_edit import (
@@ -59,7 +59,6 @@ _SLOTS = np.arange(7)
 _TOKEN_J = np.array([j for j, _ in slot_layout()])  # vertex of each token position
 _TOKEN_I = np.array([min(i, j - 1) for j, i in slot_layout()])  # source of an edge slot
 _TOKEN_IS_EDGE = np.array([i < j for j, i in slot_layout()])
-_TRIVIAL = ArchSpec([[0, 1], [0, 0]], [INPUT, OUTPUT])  # input → output: no edit gives a positive
 
 
 def collate_cells(cells: Sequence[tuple[int, Sequence[int], Sequence[int]]],
@@ -360,10 +359,9 @@ def _usable_anchors(cells: Sequence[ArchSpec]) -> np.ndarray:
         size = len(cells)
     except TypeError as error:
         raise ValueError(f"cells must be a sequence of ArchSpec, got {type(cells).__name__}") from error
-    hashes = getattr(cells, "hashes", None)
-    if hashes is not None:  # the enumerated space: find the trivial cell by its hash
-        keep = np.asarray(hashes) != _TRIVIAL.hash
-        return np.flatnonzero(keep).astype(np.int64)
+    num_vertices = getattr(cells, "num_vertices", None)
+    if isinstance(num_vertices, np.ndarray) and num_vertices.shape == (size,):  # the enumerated space
+        return np.flatnonzero(num_vertices > 2).astype(np.int64)
     keep = np.ones(size, dtype=bool)
     for i in range(size):
         cell = cells[i]
