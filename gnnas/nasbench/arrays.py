@@ -4,20 +4,20 @@ Every table (from the official TFRecord file or from a CSV) becomes one
 :class:`NASBenchArrays`: numpy arrays aligned with the sorted cell hashes. ``N`` cells, ``E``
 epoch budgets, ``R`` repeats:
 
-========================  =====================  ==================================================
-array                     shape, dtype           content
-========================  =====================  ==================================================
-``hashes``                ``(N,)`` ``<U32``      official module hashes, sorted
-``adjacency``             ``(N,)`` ``uint64``    bit ``7 * i + j`` is the edge ``i → j``
-``num_vertices``          ``(N,)`` ``uint8``     ``V``, input and output included
-``ops``                   ``(N, 7)`` ``int8``    index into :data:`~gnnas.space.ops.OPS`, ``-1`` pad
-``trainable_parameters``  ``(N,)`` ``int64``     parameters of the network
-``epochs``                ``(E,)`` ``int64``     the epoch budgets, ascending
-``num_repeats``           ``(N, E)`` ``uint8``   training runs held per cell and budget
-``metrics``               ``(N, E, R, 2, 4)``    ``[..., stage, field]``; stage 0 halfway, 1 final;
-                          ``float64``            fields :data:`METRIC_FIELDS`; ``NaN`` where absent
-``available``             ``(E, 2, 4)`` ``bool`` which (budget, stage, field) the source holds
-========================  =====================  ==================================================
+========================  ========================  ====================================================
+array                     shape, dtype              content
+========================  ========================  ====================================================
+``hashes``                ``(N,)`` ``<U32``         official module hashes, sorted
+``adjacency``             ``(N,)`` ``uint64``       bit ``7 * i + j`` is the edge ``i → j``
+``num_vertices``          ``(N,)`` ``uint8``        ``V``, input and output included
+``ops``                   ``(N, 7)`` ``int8``       index into :data:`~gnnas.space.ops.OPS`, ``-1`` pad
+``trainable_parameters``  ``(N,)`` ``int64``        parameters of the network
+``epochs``                ``(E,)`` ``int64``        the epoch budgets, ascending
+``num_repeats``           ``(N, E)`` ``uint8``      training runs held per cell and budget
+``metrics``               ``(N, E, R, 2, 4)``       ``[..., stage, field]``; stage 0 halfway, 1 final;
+                          ``float64``               fields :data:`METRIC_FIELDS`; ``NaN`` where absent
+``available``             ``(E, 2, 4)`` ``bool``    which (budget, stage, field) the source holds
+========================  ========================  ====================================================
 
 The cache is a folder of ``.npy`` files plus ``meta.json`` (written last: a folder without it
 is incomplete and ignored); ``metrics`` is memory-mapped on load, so loading takes well under a

@@ -1,0 +1,211 @@
+"""Speed of reading the official NAS-Bench-101 file: conversion (records/s) and cache loading.
+
+No machine of the project can download ``nasbench_only108.tfrecord``, so this script first
+writes a file of the same format and size with the project's writer: each cell's adjacency, ops
+and parameter count are real (cycled from ``nb101_subset_30k.csv`` when it is present, else
+random valid cells), its hash is synthetic (an MD5 of its index, so that the file has as many
+distinct cells as the real one) and its metrics are random float32 values, as in the real file.
+
+The file goes to a temporary folder (or ``--data-dir``), never into the repository. Then it
+measures:
+
+- ``convert_tfrecord`` with 1 and with 2 worker processes (records per second of wall time,
+  best of ``--repeats``, and per CPU second, which is what an idle machine would show when
+  other programs share the cores), every checksum verified;
+- ``NASBench101.from_tfrecord`` the first time (conversion + writing the cache) and the later
+  loads from the cache (median of ``--repeats``).
+
+Examples::
+
+    python benchmarks/nasbench_speed.py                      # 100,000 records, a minute or two
+    python benchmarks/nasbench_speed.py --records 1270872    # the size of nasbench_only108.tfrecord
+    python benchmarks/nasbench_speed.py --records 5083488 --layout full   # nasbench_full.tfrecord
+
+Results (JSON with the full configuration, and a PNG) go to ``results/nasbench_speed/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CSV = REPO.parent / "shared" / "nb101" / "nb101_subset_30k.csv"
+
+
+def real_cells(csv_path: Path, limit: int | None = None) -> list[tuple[str, str, int]]:
+    """(adjacency, operations, parameters) of the cells of a CSV table."""
+    with open(csv_path, newline="") as handle:
+        rows = [(row["adjacency"], row["operations"], int(row["trainable_parameters"]))
+                for row in csv.DictReader(handle)]
+    return rows[:limit] if limit else rows
+
+
+def random_cells(count: int, seed: int) -> list[tuple[str, str, int]]:
+    """(adjacency, operations, parameters) of ``count`` distinct random valid cells."""
+    import numpy as np
+
+    from gnnas import ArchSpec
+    from gnnas.nasbench.synthetic import cells_from_specs
+    from gnnas.space.ops import INTERIOR_OPS
+
+    rng = np.random.default_rng(seed)
+    specs: dict[str, ArchSpec] = {}
+    while len(specs) < count:
+        size = int(rng.integers(3, 8))
+        matrix = np.triu(rng.random((size, size)) < 0.4, k=1).astype(np.uint8)
+        ops = ["input", *(INTERIOR_OPS[k] for k in rng.integers(0, 3, size - 2)), "output"]
+        try:
+            spec = ArchSpec(matrix, ops)
+        except ValueError:
+            continue
+        specs.setdefault(spec.hash, spec)
+    return [row[1:] for row in cells_from_specs(list(specs.values()))]
+
+
+def make_file(path: Path, num_cells: int, layout: str, seed: int, csv_path: Path | None) -> tuple[int, float]:
+    """Writes the synthetic official-format file; returns (records, seconds)."""
+    from gnnas.nasbench.synthetic import synthetic_records, write_nasbench_tfrecord
+
+    templates = real_cells(csv_path) if csv_path is not None else random_cells(min(num_cells, 2000), seed)
+    cells = ((hashlib.md5(f"{seed}-{k}".encode()).hexdigest(), *templates[k % len(templates)])
+             for k in range(num_cells))
+    start = time.perf_counter()
+    records = write_nasbench_tfrecord(path, synthetic_records(cells, layout=layout, seed=seed))
+    return records, time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000,
+                        help="records in the generated file (1270872 = nasbench_only108.tfrecord)")
+    parser.add_argument("--layout", choices=("only108", "full"), default="only108")
+    parser.add_argument("--workers", type=str, default="1,2",
+                        help="comma-separated worker counts to time")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timing repeats (best conversion, median load)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV,
+                        help="CSV whose cells are cycled (random valid cells when absent)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where to write the generated file and cache (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "nasbench_speed")
+    args = parser.parse_args(argv)
+
+    from gnnas import NASBench101
+    from gnnas.nasbench.convert import convert_tfrecord
+    from gnnas.nasbench.synthetic import LAYOUTS, NUM_REPEATS
+
+    per_cell = len(LAYOUTS[args.layout]) * NUM_REPEATS
+    num_cells = max(1, args.records // per_cell)
+    workdir = Path(tempfile.mkdtemp(prefix="nasbench_speed-", dir=args.data_dir))
+    csv_path = args.csv if args.csv.exists() else None
+    config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+              "cells": num_cells, "csv_used": str(csv_path) if csv_path else None,
+              "python": platform.python_version(), "cpu_count": os.cpu_count(),
+              "load_average_at_start": os.getloadavg()}
+    results: dict = {"config": config}
+    try:
+        path = workdir / f"synthetic_{args.layout}.tfrecord"
+        print(f"writing {num_cells * per_cell:,} records ({num_cells:,} cells, {args.layout}) to {path} ...")
+        records, seconds = make_file(path, num_cells, args.layout, args.seed, csv_path)
+        size = path.stat().st_size
+        results["file"] = {"records": records, "bytes": size, "write_seconds": seconds,
+                           "write_records_per_second": records / seconds}
+        print(f"  {records:,} records, {size / 1e6:.1f} MB, written in {seconds:.1f} s")
+
+        conversions = []
+        for workers in [int(w) for w in args.workers.split(",") if w.strip()]:
+            times, cpu_times = [], []
+            for _ in range(args.repeats):
+                cpu_start = cpu_seconds()
+                start = time.perf_counter()
+                arrays = convert_tfrecord(path, progress=False, workers=workers)
+                times.append(time.perf_counter() - start)
+                cpu_times.append(cpu_seconds() - cpu_start)
+                del arrays
+            best = min(times)
+            conversions.append({"workers": workers, "seconds": times, "best_seconds": best,
+                                "records_per_second": records / best, "cpu_seconds": cpu_times,
+                                "records_per_cpu_second": records / min(cpu_times)})
+            print(f"  convert, {workers} worker(s): best {best:.2f} s of {len(times)} "
+                  f"-> {records / best:,.0f} records/s (CPU time {min(cpu_times):.2f} s, "
+                  f"{records / min(cpu_times):,.0f} records per CPU second)")
+        results["convert"] = conversions
+
+        cache = workdir / "cache"
+        start = time.perf_counter()
+        table = NASBench101.from_tfrecord(path, cache_dir=cache, progress=False)
+        first = time.perf_counter() - start
+        loads = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            table = NASBench101.from_tfrecord(path, cache_dir=cache, progress=False)
+            loads.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        spec = table.spec(table.hashes[len(table) // 2])
+        table.query(spec)
+        first_query = time.perf_counter() - start
+        cache_bytes = sum(f.stat().st_size for f in table.cache_path.iterdir())
+        results["cache"] = {"first_call_seconds": first, "load_seconds": loads,
+                            "median_load_seconds": statistics.median(loads), "cache_bytes": cache_bytes,
+                            "first_query_seconds": first_query, "cells": len(table)}
+        print(f"  from_tfrecord: first call {first:.2f} s (convert, write {cache_bytes / 1e6:.1f} MB), "
+              f"then loads in {statistics.median(loads) * 1000:.0f} ms (median); first query "
+              f"{first_query * 1000:.1f} ms")
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"nasbench_speed_{args.layout}_{records}"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    plot(results, args.out / f"{stem}.png")
+    print(f"results in {args.out / stem}.json and .png")
+    return results
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    conversions = results["convert"]
+    left.bar([f"{c['workers']} worker(s)" for c in conversions],
+             [c["records_per_second"] for c in conversions])
+    left.set_ylabel("records / s")
+    left.set_title(f"conversion, {results['file']['records']:,} records")
+    right.bar(["first call", "cache load"], [results["cache"]["first_call_seconds"],
+                                             results["cache"]["median_load_seconds"]])
+    right.set_ylabel("seconds")
+    right.set_title("NASBench101.from_tfrecord")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()
