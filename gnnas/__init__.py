@@ -3,9 +3,10 @@
 from gnnas.nasbench import NASBench101, OutOfDomainError
 from gnnas.ged import graph_edit_distance
 from gnnas.space import ArchSpec
+from gnnas.nn import GINEncoder, NAOController
 from gnnas.transforms import GraphEditAugment
 from gnnas.datasets import LocalityDataset
 
 __version__ = "0.1.0"
 
-__all__ = ["ArchSpec", "graph_edit_distance", "NASBench101", "OutOfDomainError", "GraphEditAugment", "LocalityDataset", "__version__"]
+__all__ = ["ArchSpec", "graph_edit_distance", "NASBench101", "OutOfDomainError", "GraphEditAugment", "LocalityDataset", "NAOController", "GINEncoder", "__version__"]

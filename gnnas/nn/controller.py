@@ -1,0 +1,368 @@
+r"""The NAO controller on cell graphs: encoder, performance predictor and grammar-masked decoder.
+
+A short tour::
+
+    >>> import torch
+    >>> from gnnas import ArchSpec, NAOController
+    >>> from gnnas.nn import cells_to_batch
+    >>> controller = NAOController()                   # default GIN encoder, GRU decoder, MLP
+    >>> cells = [ArchSpec([[0, 1], [0, 0]], ["input", "output"])]
+    >>> batch = cells_to_batch(cells)                  # x, edge_index, batch, tokens (B, 27)
+    >>> out = controller(batch, target=torch.tensor([0.9]))
+    >>> sorted(out)
+    ['log_probs', 'loss', 'mse', 'nll', 'prediction', 'z']
+    >>> out["loss"].backward()                         # λ·MSE + (1 − λ)·NLL, λ = trade_off
+    >>> new_cells = controller.generate(cells, step_size=10.0)   # NAO's move, always valid cells
+    >>> controller.save("controller.pt")
+    >>> same = NAOController.load("controller.pt")     # sizes come from the file
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from gnnas.nn.decoder import GrammarDecoder
+from gnnas.nn.encoder import GINEncoder
+from gnnas.nn.predictor import MLPPredictor
+from gnnas.nn.utils import cells_to_batch, tokens_to_cells
+from gnnas.space.spec import ArchSpec
+from gnnas.space.tokens import SEQ_LEN
+
+__all__ = ["NAOController"]
+
+_FORMAT = "gnnas.NAOController"
+_KNOWN = {cls.__name__: cls for cls in (GINEncoder, GrammarDecoder, MLPPredictor)}
+
+
+def _class_path(module: nn.Module) -> str:
+    cls = type(module)
+    return cls.__name__ if _KNOWN.get(cls.__name__) is cls else f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _resolve(path: str) -> type[nn.Module]:
+    if path in _KNOWN:
+        return _KNOWN[path]
+    module_name, _, qualname = path.partition(":")
+    if not qualname:
+        raise ValueError(f"unknown part class {path!r} in the checkpoint")
+    obj: Any = importlib.import_module(module_name)
+    for name in qualname.split("."):
+        obj = getattr(obj, name)
+    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        raise ValueError(f"{path!r} in the checkpoint is not an nn.Module class")
+    return obj
+
+
+class NAOController(nn.Module):
+    r"""The controller of Neural Architecture Optimization, `"Neural Architecture Optimization"
+    <https://arxiv.org/abs/1808.07233>`_, on cell graphs, as pretrained in `"Pretraining Neural
+    Architecture Search Controllers with Locality-based Self-Supervised Learning"`.
+
+    An encoder :math:`f_e` maps a cell to an embedding :math:`\mathbf{z}` (L2-normalised when
+    ``normalize=True``, as in NAO), a predictor :math:`f_p` maps :math:`\mathbf{z}` to the predicted
+    accuracy, and a decoder :math:`f_d` maps :math:`\mathbf{z}` back to the cell's 27 tokens. They
+    are trained jointly with
+
+    .. math::
+        \mathcal{L} = \lambda\, \frac{1}{B}\sum_b \big(f_p(\mathbf{z}_b) - y_b\big)^2
+        + (1 - \lambda)\, \frac{1}{27 B} \sum_b \sum_{t=1}^{27} -\log p(y_{b,t} \mid y_{b,<t},
+        \mathbf{z}_b),
+
+    with :math:`\lambda` = ``trade_off``. New cells come from moving embeddings along the gradient of
+    the predictor and decoding (:meth:`generate`):
+
+    .. math::
+        \mathbf{z}' = \mathbf{z} + \eta\, \nabla_{\mathbf{z}} f_p(\mathbf{z}),
+
+    re-normalised when ``normalize=True`` (NAO's ``generate_new_arch``). Decoding is masked by the
+    token grammar (:mod:`gnnas.nn.grammar`), so every decoded embedding is a valid cell.
+
+    Args:
+        encoder (torch.nn.Module, optional): maps ``(x, edge_index, batch)`` to ``(B, D)``.
+            (default: :obj:`None`, a :class:`~gnnas.nn.encoder.GINEncoder` with ``out_channels =
+            embedding_channels`` and ``encoder_kwargs``)
+        decoder (torch.nn.Module, optional): a :class:`~gnnas.nn.decoder.GrammarDecoder`-like module
+            with ``forward(z, tokens)`` and ``decode(z, greedy, generator)``. (default: :obj:`None`,
+            a :class:`~gnnas.nn.decoder.GrammarDecoder` with ``decoder_kwargs``)
+        predictor (torch.nn.Module, optional): maps ``(B, D)`` to ``(B,)``. (default: :obj:`None`,
+            an :class:`~gnnas.nn.predictor.MLPPredictor` with ``predictor_kwargs``)
+        trade_off (float, optional): :math:`\lambda \in [0, 1]`. (default: :obj:`0.5`)
+        normalize (bool, optional): L2-normalise the embeddings. (default: :obj:`True`)
+        embedding_channels (int, optional): size ``D`` of the embedding of the default encoder.
+            (default: :obj:`32`)
+        encoder_kwargs (dict, optional): more arguments of the default encoder. (default: :obj:`None`)
+        decoder_kwargs (dict, optional): more arguments of the default decoder. (default: :obj:`None`)
+        predictor_kwargs (dict, optional): more arguments of the default predictor.
+            (default: :obj:`None`)
+
+    Raises:
+        ValueError: if ``trade_off`` lies outside :math:`[0, 1]`, or the parts disagree on ``D``.
+    """
+
+    def __init__(self, encoder: nn.Module | None = None, decoder: nn.Module | None = None,
+                 predictor: nn.Module | None = None, *, trade_off: float = 0.5, normalize: bool = True,
+                 embedding_channels: int = 32, encoder_kwargs: dict[str, Any] | None = None,
+                 decoder_kwargs: dict[str, Any] | None = None,
+                 predictor_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= float(trade_off) <= 1.0:
+            raise ValueError(f"trade_off must lie in [0, 1], got {trade_off}")
+        if encoder is None:
+            encoder = GINEncoder(**{"out_channels": embedding_channels, **(encoder_kwargs or {})})
+        channels = getattr(encoder, "out_channels", embedding_channels)
+        if decoder is None:
+            decoder = GrammarDecoder(**{"in_channels": channels, **(decoder_kwargs or {})})
+        if predictor is None:
+            predictor = MLPPredictor(**{"in_channels": channels, **(predictor_kwargs or {})})
+        for name, part in (("decoder", decoder), ("predictor", predictor)):
+            part_channels = getattr(part, "in_channels", channels)
+            if part_channels != channels:
+                raise ValueError(f"the {name} takes embeddings of size {part_channels}, "
+                                 f"the encoder makes {channels}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.predictor = predictor
+        self.trade_off = float(trade_off)
+        self.normalize = normalize
+
+    # ------------------------------------------------------------------ the three parts
+    def encode(self, batch: Data | Sequence[ArchSpec]) -> Tensor:
+        """Embeds cells.
+
+        Args:
+            batch (torch_geometric.data.Data or Batch, or Sequence[ArchSpec]): the cells, as a PyG
+                graph or batch with ``x`` and ``edge_index`` (and ``batch``), or as specs.
+
+        Returns:
+            torch.Tensor: the embeddings ``z``, ``(B, D)``.
+
+        Raises:
+            ValueError: if ``batch`` has no ``x`` or ``edge_index``, or the encoder refuses it.
+        """
+        if not isinstance(batch, Data):
+            batch = cells_to_batch(batch)
+        x, edge_index = getattr(batch, "x", None), getattr(batch, "edge_index", None)
+        if x is None or edge_index is None:
+            raise ValueError("batch must have node features `x` and `edge_index`")
+        z = self.encoder(x, edge_index, getattr(batch, "batch", None))
+        return F.normalize(z, p=2.0, dim=-1) if self.normalize else z
+
+    def predict(self, z: Tensor) -> Tensor:
+        """Returns the predictor's output ``(B,)`` for embeddings ``z`` ``(B, D)``."""
+        return self.predictor(z)
+
+    def decode(self, z: Tensor, greedy: bool = True,
+               generator: torch.Generator | None = None) -> list[ArchSpec]:
+        """Decodes embeddings into cells (always valid; see :mod:`gnnas.nn.grammar`).
+
+        Args:
+            z (torch.Tensor): embeddings ``(B, D)``.
+            greedy (bool, optional): most likely token at each step instead of sampling.
+                (default: :obj:`True`)
+            generator (torch.Generator, optional): random generator for sampling. (default: :obj:`None`)
+
+        Returns:
+            list[ArchSpec]: one cell per embedding, pruned.
+        """
+        return tokens_to_cells(self.decoder.decode(z, greedy=greedy, generator=generator).cpu())
+
+    # ------------------------------------------------------------------ losses
+    @staticmethod
+    def _nll(log_probs: Tensor, tokens: Tensor) -> Tensor:
+        return -log_probs.gather(2, tokens.long().unsqueeze(-1)).mean()
+
+    def reconstruction_loss(self, z: Tensor, tokens: Tensor) -> Tensor:
+        r"""Mean negative log-likelihood per token of the target sequences, teacher forced.
+
+        The mean runs over all 27 positions of every sequence. Positions where the grammar allows only
+        one token (the padding after the output, the op of vertex 6) have probability 1 and cost
+        exactly 0, so a short cell is not penalised for its padding, and the loss of a cell is its
+        sequence NLL divided by 27. A target that is not grammatical gives :math:`+\infty`.
+
+        Args:
+            z (torch.Tensor): embeddings ``(B, D)``.
+            tokens (torch.Tensor): target sequences, long ``(B, 27)``.
+
+        Returns:
+            torch.Tensor: a scalar.
+        """
+        return self._nll(self.decoder(z, tokens), tokens)
+
+    def _tokens_of(self, batch: Data) -> Tensor:
+        tokens = getattr(batch, "tokens", None)
+        num_graphs = int(getattr(batch, "num_graphs", 1) or 1)
+        if tokens is not None:
+            if tokens.dim() != 2 or tuple(tokens.shape) != (num_graphs, SEQ_LEN):
+                raise ValueError(f"batch.tokens must have shape ({num_graphs}, {SEQ_LEN}), "
+                                 f"got {tuple(tokens.shape)}")
+            return tokens
+        graphs = batch.to_data_list() if hasattr(batch, "to_data_list") else [batch]
+        rows = []
+        for index, graph in enumerate(graphs):
+            spec = ArchSpec.from_data(graph)
+            if spec.was_pruned:
+                raise ValueError(f"graph {index} of the batch is not a pruned cell, so it has no token "
+                                 "sequence of its own; prune it or attach `tokens`")
+            rows.append(spec.to_tokens())
+        return torch.tensor(rows, dtype=torch.long, device=batch.x.device)
+
+    def forward(self, batch: Data, target: Tensor | None = None) -> dict[str, Tensor]:
+        r"""Encodes, predicts and reconstructs a batch, with the joint loss.
+
+        Args:
+            batch (torch_geometric.data.Data or Batch): the cells, with ``x``, ``edge_index``,
+                ``batch`` and, optionally, the target sequences ``tokens`` ``(B, 27)`` (as made by
+                :func:`~gnnas.nn.utils.cells_to_batch`); without ``tokens`` they are computed from the
+                graphs, which must then be pruned cells.
+            target (torch.Tensor, optional): the targets of the predictor, ``(B,)``.
+                (default: :obj:`None`)
+
+        Returns:
+            dict[str, torch.Tensor]: ``z`` ``(B, D)``, ``prediction`` ``(B,)``, ``log_probs``
+            ``(B, 27, 7)``, ``nll`` (:meth:`reconstruction_loss`), ``mse`` (only with ``target``) and
+            ``loss``: :math:`\lambda \cdot \mathrm{mse} + (1 - \lambda) \cdot \mathrm{nll}` with a
+            target, ``nll`` without.
+
+        Raises:
+            ValueError: if ``target`` or ``batch.tokens`` has the wrong shape.
+        """
+        z = self.encode(batch)
+        tokens = self._tokens_of(batch)
+        log_probs = self.decoder(z, tokens)
+        nll = self._nll(log_probs, tokens)
+        prediction = self.predict(z)
+        out = {"z": z, "prediction": prediction, "log_probs": log_probs, "nll": nll, "loss": nll}
+        if target is not None:
+            target = torch.as_tensor(target, dtype=prediction.dtype, device=prediction.device)
+            if target.shape != prediction.shape:
+                raise ValueError(f"target must have shape {tuple(prediction.shape)}, "
+                                 f"got {tuple(target.shape)}")
+            mse = F.mse_loss(prediction, target)
+            out["mse"] = mse
+            out["loss"] = self.trade_off * mse + (1.0 - self.trade_off) * nll
+        return out
+
+    # ------------------------------------------------------------------ search
+    def move(self, z: Tensor, step_size: float | Tensor) -> Tensor:
+        r"""NAO's move: one step along the gradient of the predictor.
+
+        .. math::
+            \mathbf{z}' = \mathbf{z} + \eta\, \nabla_{\mathbf{z}} f_p(\mathbf{z})
+
+        then L2-normalised when ``normalize=True``. The predictor runs in evaluation mode.
+
+        Args:
+            z (torch.Tensor): embeddings ``(B, D)``.
+            step_size (float or torch.Tensor): :math:`\eta`, a number or one per cell ``(B,)``.
+                Negative values descend.
+
+        Returns:
+            torch.Tensor: the moved embeddings ``(B, D)``, detached.
+        """
+        step = torch.as_tensor(step_size, dtype=z.dtype, device=z.device)
+        if step.dim() == 1:
+            if step.shape[0] != z.shape[0]:
+                raise ValueError(f"step_size must be a number or have shape ({z.shape[0]},), "
+                                 f"got {tuple(step.shape)}")
+            step = step.unsqueeze(1)
+        elif step.dim() != 0:
+            raise ValueError(f"step_size must be a number or have shape ({z.shape[0]},), "
+                             f"got {tuple(step.shape)}")
+        was_training = self.predictor.training
+        self.predictor.eval()
+        try:
+            with torch.enable_grad():
+                z = z.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(self.predictor(z).sum(), z)
+        finally:
+            self.predictor.train(was_training)
+        moved = z.detach() + step * grad
+        return F.normalize(moved, p=2.0, dim=-1) if self.normalize else moved
+
+    def generate(self, cells: Sequence[ArchSpec] | Data, step_size: float | Tensor, greedy: bool = True,
+                 generator: torch.Generator | None = None) -> list[ArchSpec]:
+        """Proposes new cells: encode, :meth:`move` along the predictor's gradient, decode.
+
+        The networks run in evaluation mode (dropout off) and their mode is restored afterwards.
+
+        Args:
+            cells (Sequence[ArchSpec] or torch_geometric.data.Data): the seed cells.
+            step_size (float or torch.Tensor): the step :math:`\\eta` (NAO raises it 1, 2, ... until
+                new cells come out), a number or one per cell.
+            greedy (bool, optional): greedy decoding instead of sampling. (default: :obj:`True`)
+            generator (torch.Generator, optional): random generator for sampling. (default: :obj:`None`)
+
+        Returns:
+            list[ArchSpec]: one valid cell per seed (possibly the seed itself, or a duplicate).
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                z = self.encode(cells)
+            return self.decode(self.move(z, step_size), greedy=greedy, generator=generator)
+        finally:
+            self.train(was_training)
+
+    # ------------------------------------------------------------------ persistence
+    def get_config(self) -> dict[str, Any]:
+        """Returns the configuration: the class and constructor arguments of each part, and the
+        controller's own arguments.
+
+        Raises:
+            ValueError: if a part has no ``get_config()`` method.
+        """
+        config: dict[str, Any] = {"trade_off": self.trade_off, "normalize": self.normalize}
+        for name in ("encoder", "decoder", "predictor"):
+            part = getattr(self, name)
+            if not callable(getattr(part, "get_config", None)):
+                raise ValueError(f"the {name} ({type(part).__name__}) has no get_config(); "
+                                 "it cannot be saved with its configuration")
+            config[name] = {"class": _class_path(part), "kwargs": part.get_config()}
+        return config
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Saves the configuration and the weights to ``path`` (a :func:`torch.save` file).
+
+        Args:
+            path (str or os.PathLike): the file to write.
+        """
+        torch.save({"format": _FORMAT, "version": 1, "config": self.get_config(),
+                    "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device | None = "cpu") -> NAOController:
+        """Builds a controller from a file written by :meth:`save`.
+
+        Args:
+            path (str or os.PathLike): the file.
+            map_location (str or torch.device, optional): where to load the weights.
+                (default: :obj:`'cpu'`)
+
+        Returns:
+            NAOController: the controller, in training mode.
+
+        Raises:
+            ValueError: if the file is not a saved controller.
+        """
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
+            raise ValueError(f"{os.fspath(path)!r} is not a saved NAOController")
+        config = checkpoint["config"]
+        parts = {name: _resolve(config[name]["class"])(**config[name]["kwargs"])
+                 for name in ("encoder", "decoder", "predictor")}
+        controller = cls(**parts, trade_off=config["trade_off"], normalize=config["normalize"])
+        controller.load_state_dict(checkpoint["state_dict"])
+        return controller.to(map_location) if map_location is not None else controller
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(\n  encoder={self.encoder},\n  decoder={self.decoder},\n"
+                f"  predictor={self.predictor},\n  trade_off={self.trade_off}, normalize={self.normalize}\n)")

@@ -1,0 +1,70 @@
+"""Helpers between cells and the tensors the networks take."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+
+from gnnas.space.spec import ArchSpec
+from gnnas.space.tokens import SEQ_LEN
+
+__all__ = ["cell_to_data", "cells_to_batch", "tokens_to_cells"]
+
+
+def cell_to_data(cell: ArchSpec) -> Data:
+    """Returns ``cell.to_data()`` with its token sequence attached as ``tokens``, long ``(1, 27)``.
+
+    Args:
+        cell (ArchSpec): the cell.
+
+    Raises:
+        ValueError: if ``cell`` is not an :class:`~gnnas.space.spec.ArchSpec`.
+    """
+    if not isinstance(cell, ArchSpec):
+        raise ValueError(f"expected an ArchSpec, got {type(cell).__name__}")
+    data = cell.to_data()
+    data.tokens = torch.tensor([cell.to_tokens()], dtype=torch.long)
+    return data
+
+
+def cells_to_batch(cells: Sequence[ArchSpec]) -> Batch:
+    """Collates cells into one PyG :class:`~torch_geometric.data.Batch`.
+
+    Args:
+        cells (Sequence[ArchSpec]): the cells, at least one.
+
+    Returns:
+        torch_geometric.data.Batch: ``x`` (one-hot ops), ``edge_index``, ``batch``, ``ptr`` and
+        ``tokens``, the cells' token sequences stacked into a long ``(B, 27)`` tensor.
+
+    Raises:
+        ValueError: if ``cells`` is empty or holds something other than
+            :class:`~gnnas.space.spec.ArchSpec`.
+    """
+    if isinstance(cells, ArchSpec):
+        raise ValueError("cells must be a sequence of ArchSpec; wrap a single cell in a list")
+    cells = list(cells)
+    if not cells:
+        raise ValueError("cells must hold at least one ArchSpec")
+    return Batch.from_data_list([cell_to_data(cell) for cell in cells])
+
+
+def tokens_to_cells(tokens: Tensor) -> list[ArchSpec]:
+    """Turns token sequences into cells with :meth:`ArchSpec.from_tokens`.
+
+    Args:
+        tokens (torch.Tensor): long ``(B, 27)``.
+
+    Returns:
+        list[ArchSpec]: one cell per row.
+
+    Raises:
+        ValueError: if ``tokens`` has the wrong shape or a row is not a valid cell.
+    """
+    if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.shape[1] != SEQ_LEN:
+        shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
+        raise ValueError(f"tokens must have shape (B, {SEQ_LEN}), got {shape}")
+    return [ArchSpec.from_tokens(row) for row in tokens.tolist()]
