@@ -175,7 +175,7 @@ class NASBench101:
             seed (int or numpy.random.Generator, optional): seed of :meth:`query`.
                 (default: :obj:`None`)
             verify (bool, optional): recompute every cell's hash and check it against the hash
-                column (about 2 s per 10,000 rows). (default: :obj:`False`)
+                column (about 1 s per 10,000 rows). (default: :obj:`False`)
 
         Returns:
             NASBench101: the table.

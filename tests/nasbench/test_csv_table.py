@@ -62,6 +62,14 @@ def test_small_table_round_trips(tmp_path):
 def test_verify_checks_every_hash(tmp_path):
     rows = rows_of(random_specs(40, seed=31))
     assert len(NASBench101.from_csv(write_csv(tmp_path / "good.csv", rows), verify=True)) == 40
+    # A row whose cell is not pruned (vertex 2 leads nowhere) carries the hash of the pruned cell.
+    unpruned = np.array([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]])
+    ops = ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    row = [ArchSpec(unpruned, ops).hash, "".join(map(str, unpruned.ravel())), ",".join(ops),
+           "0.5", "0.6", "0.7", "0.8", "100.0", "1000"]
+    others = [other for other in rows if other[0] != row[0]]
+    table = NASBench101.from_csv(write_csv(tmp_path / "unpruned.csv", [*others, row]), verify=True)
+    assert len(table) == len(others) + 1
     rows[17][0], rows[18][0] = rows[18][0], rows[17][0]  # two hashes swapped: only verify sees it
     path = write_csv(tmp_path / "swapped.csv", rows)
     assert len(NASBench101.from_csv(path)) == 40
@@ -155,9 +163,11 @@ def test_real_subset_loads_and_answers_with_its_values():
 
 @needs_subset
 def test_real_subset_hashes_verify(tmp_path):
-    """``verify=True`` on a sample of the real rows (all 30,001 take several seconds)."""
+    assert len(NASBench101.from_csv(SUBSET_CSV, verify=True)) == 30_001
     with open(SUBSET_CSV, newline="") as handle:
         lines = handle.readlines()
-    sample = tmp_path / "sample.csv"
-    sample.write_text("".join(lines[:1] + lines[1::100]))
-    assert len(NASBench101.from_csv(sample, verify=True)) == len(lines[1::100])
+    tampered = lines[:1] + lines[1:300]
+    tampered[150] = tampered[150].replace(tampered[150][:32], "f" * 32)  # line 151: a wrong hash
+    (tmp_path / "tampered.csv").write_text("".join(tampered))
+    with pytest.raises(ValueError, match=f"tampered.csv, line 151: the hash column says {'f' * 32}"):
+        NASBench101.from_csv(tmp_path / "tampered.csv", verify=True)
