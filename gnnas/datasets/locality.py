@@ -132,8 +132,8 @@ class LocalityDataset(IterableDataset):
     ``b * classes_per_batch ...`` of the epoch's random order of the anchors. Its graphs are
     ordered class by class: the anchor, then its ``num_positives`` positives. A positive gets
     ``k`` edits with probability proportional to ``num_edits_weights[k - 1]``; where a cell has
-    no valid outcome at ``k`` edits (a 3-vertex cell has none at 3), the nearest other number of
-    edits is used, and ``num_edits`` records it. The one cell without any positive
+    no valid outcome at ``k`` edits (the chain ``input → v → output`` has none at 3), the nearest
+    other number of edits is used, and ``num_edits`` records it. The one cell without any positive
     (``input → output``) is not used as an anchor.
 
     Each yielded :class:`~torch_geometric.data.Batch` has the attributes

@@ -28,17 +28,17 @@ __all__ = ["GraphEditAugment"]
 
 class GraphEditAugment(BaseTransform):
     r"""Makes a positive of a NAS-Bench-101 cell by at most ``max_edits`` random graph edits, from
-    `"Pretraining Neural Architecture Search Controllers with Locality-based Self-Supervised
-    Learning" <https://arxiv.org/abs/2103.08157>`_.
+    "Pretraining Neural Architecture Search Controllers with Locality-based Self-Supervised
+    Learning" (Choi, Choe, Lee).
 
     The number of edits :math:`k \in \{1, \dots, K\}` is drawn with probabilities proportional to
     ``num_edits_weights`` (uniform by default), then a combination of :math:`k` edits from
     ``weights`` and an outcome uniformly among its valid outcomes
     (:func:`~gnnas.transforms.edit_cell` documents the edits and the rules). The result is a
     valid cell that pruning leaves unchanged and that differs from the input (official hash);
-    the input is never returned. Where the input has no valid outcome at :math:`k` edits (a
-    3-vertex cell has none at 3), the nearest other number of edits is used, and ``num_edits``
-    records the number applied.
+    the input is never returned. Where the input has no valid outcome at :math:`k` edits (the
+    chain ``input → v → output`` has none at 3), the nearest other number of edits is used, and
+    ``num_edits`` records the number applied.
 
     The returned graph carries the number of edits and the exact graph edit distance to the
     input, which can be smaller than the number of edits:
