@@ -4,10 +4,10 @@ A cell is laid out on 7 *slots* (vertices padded with the label ``none``) and it
 packed into one ``uint64`` with bit ``7 * i + j`` for an edge ``i → j``. For a permutation
 ``σ`` of the slots, the *permuted code* of a cell has bit ``7 * σ(i) + σ(j)`` for each edge
 ``i → j``. Edges always go from a lower to a higher slot in both layouts used here, so a cell's
-adjacency is 21 bits (the strict upper triangle); these bits are split into four chunks (the
-rows ``0``, ``1``, ``2-3`` and ``4-5``) and, for every chunk value and every permutation, the
-permuted code of the chunk's edges is tabulated. The permuted code of a whole cell is then the
-OR of four table rows: 232 rows of ``S`` words (9.4 MB for the 5,040 permutations of 7 slots).
+adjacency is 21 bits (the strict upper triangle); these bits are split into three chunks of 7
+bits and, for every chunk value and every permutation, the permuted code of the chunk's edges is
+tabulated. The permuted code of a whole cell is then the OR of three table rows: 384 rows of
+``S`` words (15.5 MB for the 5,040 permutations of 7 slots, 0.4 MB for the 120 pinned ones).
 
 The permutations are ordered so that, for each ``n``, the first ``n!`` of them (``m!`` for the
 pinned layout) are exactly those that move only the first ``n`` slots (the ``m`` interior slots):
@@ -30,8 +30,8 @@ UPPER_PAIRS: tuple[tuple[int, int], ...] = tuple(
     (i, j) for i in range(NUM_SLOTS) for j in range(i + 1, NUM_SLOTS)
 )
 
-#: The four chunks of :data:`UPPER_PAIRS`, as ``(first bit, number of bits)``: rows 0, 1, 2-3, 4-5.
-CHUNKS: tuple[tuple[int, int], ...] = ((0, 6), (6, 5), (11, 7), (18, 3))
+#: The three chunks of :data:`UPPER_PAIRS`, as ``(first bit, number of bits)``.
+CHUNKS: tuple[tuple[int, int], ...] = ((0, 7), (7, 7), (14, 7))
 
 
 def prefix_permutations(n: int) -> np.ndarray:
@@ -108,7 +108,7 @@ def pinned_tables() -> PermutationTables:
 
 
 def chunk_values(upper_bits: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Splits 21-bit upper-triangle codes ``(N,)`` into the four chunk indices of :data:`CHUNKS`."""
+    """Splits 21-bit upper-triangle codes ``(N,)`` into the chunk indices of :data:`CHUNKS`."""
     return tuple((upper_bits >> first) & ((1 << bits) - 1) for first, bits in CHUNKS)
 
 

@@ -38,7 +38,7 @@ which fits into the :math:`7 - |V|` padding vertices of the smaller one: it is a
 
 **The computation.** The adjacency of a cell is packed into one 64-bit integer (bit
 :math:`7i + j` for an edge :math:`i \to j`); the permuted codes of :math:`G_1` under all
-permutations are read from precomputed tables (OR of four table rows, see
+permutations are read from precomputed tables (OR of three table rows, see
 :mod:`gnnas.ged._tables`), so the edge term is ``bitwise_count(code1[σ] ^ code2)``. The label term
 is ``bitwise_count(assignment[σ] & mismatch)``, with ``assignment[σ]`` the 49-bit permutation
 matrix of :math:`\sigma` and ``mismatch`` the 49-bit matrix of pairs of slots with different labels.
@@ -57,90 +57,150 @@ vertices and :math:`\infty` for the input and output; edge costs stay 1.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from gnnas.ged._tables import PermutationTables, chunk_values, free_tables, permuted_codes, pinned_tables
+from gnnas.ged._tables import PermutationTables, chunk_values, free_tables, pinned_tables
 from gnnas.ged.packing import PackedCells, as_spec, mismatch_masks, pack
 
 __all__ = ["graph_edit_distance", "pairwise_ged", "paired_ged"]
 
-# elements (pairs × permutations) per block: the temporaries stay within a few MB of cache
-_BLOCK = 1 << 16
+# pairs × permutations per block: the temporaries of a block stay in the CPU cache
+_BLOCK = 1 << 17
+# below this many pairs × permutations, one thread does the work
+_PARALLEL_MIN = 1 << 22
 
 
-def _layout(packed: PackedCells, pin_io: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(upper, code, labels, movable slots)`` of the chosen layout."""
+def tables_for(pin_io: bool) -> PermutationTables:
+    """The permutation tables of the free or the pinned distance."""
+    return pinned_tables() if pin_io else free_tables()
+
+
+def layout(packed: PackedCells, pin_io: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(upper, code, labels, movable)`` of the layout of the chosen variant.
+
+    ``movable`` is the number of slots a permutation has to move: ``V`` for the free distance,
+    the ``V - 2`` interior vertices for the pinned one.
+    """
     if pin_io:
         return packed.upper_io, packed.code_io, packed.labels_io, packed.num_vertices - 2
     return packed.upper, packed.code, packed.labels, packed.num_vertices
 
 
-def min_costs(
-    a_perm: np.ndarray, b_code: np.ndarray, mismatch: np.ndarray, assignment: np.ndarray
+def block_costs(
+    tables: PermutationTables,
+    size: int,
+    a_upper: np.ndarray | None,
+    a_perm: np.ndarray | None,
+    b_code: np.ndarray,
+    mismatch: np.ndarray,
 ) -> np.ndarray:
-    r"""The kernel: :math:`\min_\sigma` of edge plus label cost, for ``R`` pairs.
+    r"""The kernel: :math:`\min_\sigma c(\sigma)` over the first ``size`` permutations, for ``R`` pairs.
 
     Args:
-        a_perm (numpy.ndarray): ``(R, S)`` or ``(1, S)`` permuted adjacency codes of the first cells.
+        tables (PermutationTables): the permutation tables.
+        size (int): number of leading permutations to minimise over.
+        a_upper (numpy.ndarray, optional): ``(R,)`` 21-bit upper-triangle codes of the first cells
+            (each pair its own first cell), or :obj:`None` when ``a_perm`` is given.
+        a_perm (numpy.ndarray, optional): ``(1, ≥ size)`` permuted codes of one first cell shared by
+            all pairs.
         b_code (numpy.ndarray): ``(R,)`` adjacency codes of the second cells.
         mismatch (numpy.ndarray): ``(R,)`` label-mismatch masks of the pairs.
-        assignment (numpy.ndarray): ``(≥ S,)`` permutation-matrix masks of the permutations.
 
     Returns:
         numpy.ndarray: ``(R,)`` ``int32`` distances.
     """
-    rows, size = len(b_code), a_perm.shape[1]
+    rows = len(b_code)
     out = np.empty(rows, dtype=np.int32)
     step = max(1, _BLOCK // size)
-    assign = assignment[None, :size]
-    shared = a_perm.shape[0] == 1
+    assign = tables.assignment[None, :size]
+    values = None if a_upper is None else chunk_values(a_upper)
     for start in range(0, rows, step):
         stop = min(start + step, rows)
-        x = np.bitwise_xor(a_perm if shared else a_perm[start:stop], b_code[start:stop, None])  # (r, S)
-        cost = np.bitwise_count(x)  # uint8, edge term
+        if values is None:
+            x = np.bitwise_xor(a_perm[:, :size], b_code[start:stop, None])  # (r, S)
+        else:
+            x = tables.chunks[0][values[0][start:stop], :size]  # permuted codes of a, (r, S)
+            for table, value in zip(tables.chunks[1:], values[1:], strict=True):
+                np.bitwise_or(x, table[value[start:stop], :size], out=x)
+            np.bitwise_xor(x, b_code[start:stop, None], out=x)
+        cost = np.bitwise_count(x)  # edge term, uint8
         np.bitwise_and(assign, mismatch[start:stop, None], out=x)
         cost += np.bitwise_count(x)  # label term
         out[start:stop] = cost.min(axis=1)
     return out
 
 
-def _paired(pa: PackedCells, pb: PackedCells, pin_io: bool) -> np.ndarray:
-    tables = pinned_tables() if pin_io else free_tables()
-    upper_a, _, labels_a, movable_a = _layout(pa, pin_io)
-    _, code_b, labels_b, movable_b = _layout(pb, pin_io)
+def _run(tasks: list[Callable[[], None]], work: int, num_workers: int | None) -> None:
+    workers = (os.cpu_count() or 1) if num_workers is None else num_workers
+    if workers == 1 or work < _PARALLEL_MIN or len(tasks) == 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy releases the GIL in the kernels
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def _check_workers(num_workers: int | None) -> None:
+    if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
+        raise ValueError(f"num_workers must be a positive integer or None, got {num_workers!r}")
+
+
+def _paired(pa: PackedCells, pb: PackedCells, pin_io: bool, num_workers: int | None = 1) -> np.ndarray:
+    tables = tables_for(pin_io)
+    upper_a, _, labels_a, movable_a = layout(pa, pin_io)
+    _, code_b, labels_b, movable_b = layout(pb, pin_io)
     movable = np.maximum(movable_a, movable_b)
     out = np.empty(len(pa), dtype=np.int32)
+    tasks, work = [], 0
     for n in np.unique(movable):
         rows = np.flatnonzero(movable == n)
         size = tables.prefix[int(n)]
-        step = max(1, 4 * _BLOCK // size)
-        for start in range(0, len(rows), step):
-            sel = rows[start:start + step]
-            a_perm = permuted_codes(tables, chunk_values(upper_a[sel]), size)
+        step = max(1, 16 * _BLOCK // size)
+        work += len(rows) * size
+
+        def task(sel: np.ndarray, size: int = size) -> None:
             mismatch = mismatch_masks(labels_a[sel], labels_b[sel])
-            out[sel] = min_costs(a_perm, code_b[sel], mismatch, tables.assignment)
+            out[sel] = block_costs(tables, size, upper_a[sel], None, code_b[sel], mismatch)
+
+        tasks += [lambda sel=rows[i:i + step], task=task: task(sel) for i in range(0, len(rows), step)]
+    _run(tasks, work, num_workers)
     return out
 
 
-def _one_to_many(pa: PackedCells, index: int, pb: PackedCells, rows: np.ndarray, pin_io: bool,
-                 tables: PermutationTables | None = None) -> np.ndarray:
-    """Distances from cell ``index`` of ``pa`` to cells ``rows`` of ``pb``."""
-    tables = tables or (pinned_tables() if pin_io else free_tables())
-    upper_a, _, labels_a, movable_a = _layout(pa, pin_io)
-    _, code_b, labels_b, movable_b = _layout(pb, pin_io)
-    movable = np.maximum(movable_b[rows], movable_a[index])
+def one_to_many(
+    pa: PackedCells, index: int, pb: PackedCells, rows: np.ndarray, pin_io: bool, num_workers: int | None = 1
+) -> np.ndarray:
+    """Distances from cell ``index`` of ``pa`` to the cells ``rows`` of ``pb``, ``(len(rows),)``."""
+    tables = tables_for(pin_io)
+    upper_a, _, labels_a, movable_a = layout(pa, pin_io)
+    _, code_b, labels_b, movable_b = layout(pb, pin_io)
     out = np.empty(len(rows), dtype=np.int32)
     if len(rows) == 0:
         return out
+    movable = np.maximum(movable_b[rows], movable_a[index])
     full = tables.prefix[int(movable.max())]
-    a_perm = permuted_codes(tables, chunk_values(upper_a[index:index + 1]), full)  # (1, S)
-    mismatch = mismatch_masks(labels_a[index][None, :], labels_b[rows])
+    values = chunk_values(upper_a[index:index + 1])
+    a_perm = np.bitwise_or.reduce([t[v, :full] for t, v in zip(tables.chunks, values, strict=True)])
+    tasks, work = [], 0
     for n in np.unique(movable):
         sel = np.flatnonzero(movable == n)
         size = tables.prefix[int(n)]
-        out[sel] = min_costs(a_perm[:, :size], code_b[rows[sel]], mismatch[sel], tables.assignment)
+        step = max(1, 16 * _BLOCK // size)
+        work += len(sel) * size
+
+        def task(part: np.ndarray, size: int = size) -> None:
+            target = rows[part]
+            mismatch = mismatch_masks(labels_a[index][None, :], labels_b[target])
+            out[part] = block_costs(tables, size, None, a_perm, code_b[target], mismatch)
+
+        tasks += [lambda part=sel[i:i + step], task=task: task(part) for i in range(0, len(sel), step)]
+    _run(tasks, work, num_workers)
     return out
 
 
@@ -187,7 +247,9 @@ def graph_edit_distance(a: Any, b: Any, *, pin_io: bool = False) -> int:
     return int(_paired(pa, pb, pin_io)[0])
 
 
-def paired_ged(cells_a: Any, cells_b: Any, *, pin_io: bool = False) -> np.ndarray:
+def paired_ged(
+    cells_a: Any, cells_b: Any, *, pin_io: bool = False, num_workers: int | None = None
+) -> np.ndarray:
     r"""Exact distances between corresponding cells, :math:`d_i = \operatorname{GED}(a_i, b_i)`.
 
     The batched form of :func:`graph_edit_distance` for many independent pairs (e.g. random pairs
@@ -198,21 +260,29 @@ def paired_ged(cells_a: Any, cells_b: Any, *, pin_io: bool = False) -> np.ndarra
         cells_b (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)
+        num_workers (int, optional): threads for large batches; :obj:`None` uses every CPU core.
+            (default: :obj:`None`)
 
     Returns:
         numpy.ndarray: ``(N,)`` ``int32`` distances.
 
     Raises:
-        ValueError: if an element is not a cell or the lengths differ.
+        ValueError: if an element is not a cell, the lengths differ or ``num_workers`` is not positive.
     """
+    _check_workers(num_workers)
     pa, pb = pack(cells_a, "cells_a"), pack(cells_b, "cells_b")
     if len(pa) != len(pb):
         raise ValueError(f"cells_a and cells_b must have the same length, got {len(pa)} and {len(pb)}")
-    return _paired(pa, pb, pin_io)
+    return _paired(pa, pb, pin_io, num_workers)
 
 
-def pairwise_ged(cells_a: Any, cells_b: Any | None = None, *, pin_io: bool = False) -> np.ndarray:
+def pairwise_ged(
+    cells_a: Any, cells_b: Any | None = None, *, pin_io: bool = False, num_workers: int | None = None
+) -> np.ndarray:
     r"""The exact distance matrix :math:`D_{ij} = \operatorname{GED}(a_i, b_j)`.
+
+    Each cell of the shorter side is permuted once (its codes under all permutations), and compared
+    with every cell of the other side.
 
     Args:
         cells_a (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
@@ -220,20 +290,25 @@ def pairwise_ged(cells_a: Any, cells_b: Any | None = None, *, pin_io: bool = Fal
             ``cells_a`` again. (default: :obj:`None`)
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)
+        num_workers (int, optional): threads for large matrices; :obj:`None` uses every CPU core.
+            (default: :obj:`None`)
 
     Returns:
         numpy.ndarray: ``(N, M)`` ``int32`` distances.
 
     Raises:
-        ValueError: if an element is not a cell.
+        ValueError: if an element is not a cell or ``num_workers`` is not positive.
     """
+    _check_workers(num_workers)
     pa = pack(cells_a, "cells_a")
     pb = pa if cells_b is None else pack(cells_b, "cells_b")
-    if len(pa) > len(pb):  # the distance is symmetric: loop over the shorter side
-        return pairwise_ged(pb, pa, pin_io=pin_io).T.copy()
+    if len(pa) > len(pb):  # the distance is symmetric: permute the cells of the shorter side
+        return np.ascontiguousarray(pairwise_ged(pb, pa, pin_io=pin_io, num_workers=num_workers).T)
     out = np.empty((len(pa), len(pb)), dtype=np.int32)
     rows = np.arange(len(pb))
-    tables = pinned_tables() if pin_io else free_tables()
-    for i in range(len(pa)):
-        out[i] = _one_to_many(pa, i, pb, rows, pin_io, tables)
+
+    def task(i: int) -> None:
+        out[i] = one_to_many(pa, i, pb, rows, pin_io)
+
+    _run([lambda i=i: task(i) for i in range(len(pa))], len(pa) * len(pb) * 5040, num_workers)
     return out

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from gnnas.ged._tables import NUM_SLOTS, UPPER_PAIRS
+from gnnas.space.enumerate import pack_cells
 from gnnas.space.ops import OP_INDEX, OPS
 from gnnas.space.spec import ArchSpec
 
@@ -91,20 +92,6 @@ def _is_table(cells: Any) -> bool:
     return all(hasattr(cells, name) for name in ("matrices", "op_indices"))
 
 
-def _pack_specs(specs: Sequence[ArchSpec]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(matrices (N, 7, 7) uint8, op_indices (N, 7) int8, num_vertices (N,) int8)`` of the specs."""
-    n = len(specs)
-    matrices = np.zeros((n, NUM_SLOTS, NUM_SLOTS), dtype=np.uint8)
-    op_indices = np.full((n, NUM_SLOTS), -1, dtype=np.int8)
-    num_vertices = np.zeros(n, dtype=np.int8)
-    for row, spec in enumerate(specs):
-        v = spec.num_vertices
-        matrices[row, :v, :v] = spec.matrix
-        op_indices[row, :v] = spec.op_indices
-        num_vertices[row] = v
-    return matrices, op_indices, num_vertices
-
-
 def _check_table(matrices: np.ndarray, op_indices: np.ndarray) -> np.ndarray:
     n = len(matrices)
     if matrices.shape != (n, NUM_SLOTS, NUM_SLOTS) or op_indices.shape != (n, NUM_SLOTS):
@@ -157,7 +144,7 @@ def pack(cells: Any, what: str = "cells") -> PackedCells:
         )
     else:
         specs = [as_spec(cell, f"{what}[{i}]") for i, cell in enumerate(cells)]
-        matrices, op_indices, num_vertices = _pack_specs(specs)
+        matrices, op_indices, num_vertices = pack_cells(specs)
         hashes = np.array([spec.hash for spec in specs]) if specs else np.zeros(0, dtype="<U32")
     n = len(matrices)
     num_vertices = num_vertices.astype(np.int64)
