@@ -227,6 +227,7 @@ class LocalityDataset(IterableDataset):
             cells = enumerate_cells()
         self.cells = cells
         self._anchor_ids = _usable_anchors(cells)
+        self._packed = _packed_arrays(cells)
         if len(self._anchor_ids) < self.classes_per_batch and self.drop_last:
             raise ValueError(
                 f"{len(self._anchor_ids)} usable anchors are fewer than classes_per_batch="
@@ -317,9 +318,7 @@ class LocalityDataset(IterableDataset):
         cells: list[tuple[int, Any, Any]] = []
         num_edits: list[int] = []
         pairs: tuple[list[ArchSpec], list[ArchSpec]] = ([], [])  # (anchor, positive) for the GED
-        for anchor_id in ids.tolist():
-            spec = self.cells[anchor_id]
-            anchor = Anchor(spec)
+        for anchor in self._anchors(ids):
             cells.append((anchor.n, anchor.rows, anchor.ops))
             num_edits.append(0)
             for _ in range(self.num_positives):
@@ -328,7 +327,7 @@ class LocalityDataset(IterableDataset):
                 cells.append((n, rows, ops))
                 num_edits.append(k)
                 if self.compute_ged:
-                    pairs[0].append(spec)
+                    pairs[0].append(anchor.spec)
                     pairs[1].append(to_spec(n, rows, ops))
         group = 1 + self.num_positives
         attrs = {
@@ -347,10 +346,32 @@ class LocalityDataset(IterableDataset):
             attrs["ged"] = ged
         return collate_cells(cells, **attrs)
 
+    def _anchors(self, ids: np.ndarray) -> list[Anchor]:
+        """The anchors ``cells[ids]``, straight from the packed arrays of the enumerated space."""
+        packed = self._packed
+        if packed is None:
+            return [Anchor(self.cells[i]) for i in ids.tolist()]
+        matrices, op_indices, num_vertices, hashes = packed
+        rows = (matrices[ids].astype(np.int64) << _SLOTS).sum(axis=2).tolist()  # (A, 7) bitmasks
+        ops = op_indices[ids].tolist()
+        return [Anchor.from_bits(n, r[:n], o[:n], str(h))
+                for n, r, o, h in zip(num_vertices[ids].tolist(), rows, ops, hashes[ids], strict=True)]
+
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_anchors={self.num_anchors}, classes_per_batch="
                 f"{self.classes_per_batch}, num_positives={self.num_positives}, max_edits={self.max_edits}, "
                 f"seed={self.seed}, epoch={self.epoch})")
+
+
+def _packed_arrays(cells: Any) -> tuple[np.ndarray, ...] | None:
+    """``(matrices, op_indices, num_vertices, hashes)`` of an enumerated space, else None."""
+    arrays = [getattr(cells, name, None) for name in ("matrices", "op_indices", "num_vertices", "hashes")]
+    size = len(cells)
+    if not all(isinstance(a, np.ndarray) and len(a) == size for a in arrays):
+        return None
+    if arrays[0].shape[1:] != (7, 7) or arrays[1].shape[1:] != (7,):
+        return None
+    return tuple(arrays)
 
 
 def _usable_anchors(cells: Sequence[ArchSpec]) -> np.ndarray:

@@ -277,29 +277,49 @@ class Anchor:
         spec (ArchSpec): the cell.
     """
 
-    __slots__ = ("spec", "n", "rows", "ops", "num_edges", "sorted_ops", "deletable", "_signature",
+    __slots__ = ("_spec", "n", "rows", "ops", "num_edges", "sorted_ops", "deletable", "_signature",
                  "_hash", "_valid_flips", "_valid_deletions", "_structures")
 
     def __init__(self, spec: ArchSpec) -> None:
         if not isinstance(spec, ArchSpec):
             raise ValueError(f"expected an ArchSpec, got {type(spec).__name__}")
-        self.spec = spec
-        matrix = spec.matrix.tolist()
-        n = len(matrix)
+        rows = tuple(sum(1 << j for j, bit in enumerate(row) if bit) for row in spec.matrix.tolist())
+        self._setup(len(rows), rows, tuple(OP_INDEX[op] for op in spec.ops), spec, spec._hash)
+
+    @classmethod
+    def from_bits(cls, n: int, rows: Sequence[int], ops: Sequence[int], hash: str | None = None) -> Anchor:
+        """An anchor from bitmasks of a cell known to be valid and pruned (e.g. from the enumerated
+        space), without building its :class:`ArchSpec` (made on demand by :attr:`spec`)."""
+        anchor = cls.__new__(cls)
+        anchor._setup(n, tuple(rows), tuple(ops), None, hash)
+        return anchor
+
+    def _setup(self, n: int, rows: tuple[int, ...], ops: tuple[int, ...], spec: ArchSpec | None,
+               hash: str | None) -> None:
+        self._spec = spec
         self.n = n
-        self.rows = tuple(sum(1 << j for j, bit in enumerate(row) if bit) for row in matrix)
-        self.ops = tuple(OP_INDEX[op] for op in spec.ops)
-        self.num_edges = sum(r.bit_count() for r in self.rows)
-        self.sorted_ops = sorted(self.ops)
-        in_degree = [sum(row[v] for row in matrix) for v in range(n)]
+        self.rows = rows
+        self.ops = ops
+        self.num_edges = sum(r.bit_count() for r in rows)
+        self.sorted_ops = sorted(ops)
         self.deletable = tuple(
-            v for v in range(1, n - 1) if in_degree[v] == 1 and self.rows[v].bit_count() == 1
+            v for v in range(1, n - 1)
+            if rows[v].bit_count() == 1 and sum(rows[i] >> v & 1 for i in range(v)) == 1
         )
         self._signature: tuple[int, ...] | None = None
-        self._hash: str | None = spec._hash
+        self._hash = hash
         self._valid_flips: list[tuple[int, int]] | None = None
         self._valid_deletions: list[tuple[int, list[int], list[int]]] | None = None
         self._structures: dict[tuple[int, int], list[_Structure]] = {}
+
+    @property
+    def spec(self) -> ArchSpec:
+        """ArchSpec: the anchor cell."""
+        if self._spec is None:
+            self._spec = to_spec(self.n, list(self.rows), list(self.ops))
+            if self._hash is not None:
+                object.__setattr__(self._spec, "_hash", self._hash)
+        return self._spec
 
     @property
     def hash(self) -> str:

@@ -166,3 +166,22 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="seed"):
         small(seed=-1)
     assert np.isscalar(LocalityDataset(CELLS, seed=None, classes_per_batch=4).seed)
+
+
+def test_default_anchors_are_the_enumerated_space(space):
+    dataset = LocalityDataset(seed=3)
+    assert dataset.num_anchors == len(space) - 1 == 423_623  # all but input → output
+    assert dataset.num_batches == 423_623 // 64
+    batch = dataset.make_batch(17)
+    assert batch.num_graphs == 512 and torch.bincount(batch.label).tolist() == [8] * 64
+    ids = batch.anchor_id[::8]
+    assert len(set(ids.tolist())) == 64
+    # anchors come straight from the packed arrays: the same as building them from ArchSpec
+    for anchor, i in zip(dataset._anchors(ids.numpy()), ids.tolist(), strict=True):
+        reference = Anchor(space[i])
+        assert (anchor.n, anchor.rows, anchor.ops, anchor.deletable, anchor.hash) == \
+            (reference.n, reference.rows, reference.ops, reference.deletable, space[i].hash)
+    for g, data in enumerate(batch.to_data_list()):
+        spec = ArchSpec.from_data(data)
+        anchor = space[int(batch.anchor_id[g])]
+        assert (spec == anchor) == (g % 8 == 0)
