@@ -37,7 +37,7 @@ generator (adjacency bits ascending, then labellings in :func:`itertools.product
 official data set stores this same matrix for most cells but another member of the class for some
 (965 of the 30,001 cells of ``nb101_subset_30k.csv``): match cells by hash, never by matrix.
 
-The result is cached as a compressed ``.npz`` (about 8 MB) in ``$GNNAS_CACHE_DIR``, or else
+The result is cached as an ``.npz`` file (12 MB) in ``$GNNAS_CACHE_DIR``, or else
 ``$XDG_CACHE_HOME/gnnas``, or else ``~/.cache/gnnas``, and kept in memory for the rest of the
 process.
 """
@@ -555,7 +555,7 @@ def _save(space: CellSpace, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez_compressed(
+            np.savez(
                 file,
                 format_version=np.array(FORMAT_VERSION, dtype=np.int64),
                 edge_bits=_edge_bits(space.matrices),
