@@ -9,7 +9,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from gnnas.space.ops import OPS
+from gnnas.space.ops import INPUT, MAX_EDGES, MAX_VERTICES, OP_INDEX, OPS, OUTPUT
 from gnnas.space.spec import ArchSpec
 from gnnas.transforms.graph_edit import (
     Anchor,
@@ -17,6 +17,7 @@ from gnnas.transforms.graph_edit import (
     draw_num_edits,
     edit_outcome_any,
     edit_weights,
+    is_full,
     num_edits_cdf,
     python_random,
     to_spec,
@@ -24,6 +25,35 @@ from gnnas.transforms.graph_edit import (
 )
 
 __all__ = ["GraphEditAugment"]
+
+_EYE = np.eye(len(OPS), dtype=np.float32)
+_INPUT, _OUTPUT = OP_INDEX[INPUT], OP_INDEX[OUTPUT]
+
+
+def _fast_anchor(data: Data) -> Anchor | None:
+    """The anchor of ``data`` if it is plainly a valid pruned cell, else None (then ArchSpec checks)."""
+    x, edge_index = getattr(data, "x", None), getattr(data, "edge_index", None)
+    if not (isinstance(x, torch.Tensor) and isinstance(edge_index, torch.Tensor)):
+        return None
+    x = x.detach().cpu().numpy()
+    edge_index = edge_index.detach().cpu().numpy()
+    if x.ndim != 2 or x.shape[1] != len(OPS) or not 2 <= x.shape[0] <= MAX_VERTICES \
+            or edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.dtype.kind not in "iu":
+        return None
+    if not ((x == 0) | (x == 1)).all() or not (x.sum(axis=1) == 1).all():
+        return None
+    n = x.shape[0]
+    ops = x.argmax(axis=1).tolist()
+    if ops[0] != _INPUT or ops[-1] != _OUTPUT or _INPUT in ops[1:-1] or _OUTPUT in ops[1:-1]:
+        return None
+    rows = [0] * n
+    for i, j in edge_index.T.tolist():
+        if not 0 <= i < j < n:
+            return None
+        rows[i] |= 1 << j
+    if sum(r.bit_count() for r in rows) > MAX_EDGES or not is_full(n, rows):
+        return None
+    return Anchor.from_bits(n, rows, ops)
 
 
 class GraphEditAugment(BaseTransform):
@@ -124,23 +154,24 @@ class GraphEditAugment(BaseTransform):
             raise ValueError(
                 f"GraphEditAugment expects a torch_geometric.data.Data cell, got {type(data).__name__}"
             )
-        spec = ArchSpec.from_data(data)
-        if spec.was_pruned:
+        anchor = _fast_anchor(data)
+        if anchor is None:  # not a plain valid cell: let ArchSpec say what is wrong
+            spec = ArchSpec.from_data(data)
+            if not spec.was_pruned:
+                raise AssertionError(f"the fast check rejected the valid cell {spec!r}")
             raise ValueError("data is not a pruned cell: some vertices are not on an input → output path; "
                              "build it with ArchSpec(...).to_data()")
         rnd = python_random(self.generator)
         k = draw_num_edits(self._cdf, rnd)
-        (n, rows, ops, _), _, k = edit_outcome_any(Anchor(spec), k, self._weights, rnd, self.max_tries)
-        x = torch.zeros(n, len(OPS))
-        x[torch.arange(n), torch.tensor(ops)] = 1.0
+        (n, rows, ops, _), _, k = edit_outcome_any(anchor, k, self._weights, rnd, self.max_tries)
         edges = [(i, j) for i in range(n) for j in range(i + 1, n) if rows[i] >> j & 1]
-        edge_index = torch.tensor(edges, dtype=torch.long).view(-1, 2).t().contiguous()
-        out = Data(x=x, edge_index=edge_index, num_nodes=n)
+        edge_index = torch.from_numpy(np.array(edges, dtype=np.int64).reshape(-1, 2).T.copy())
+        out = Data(x=torch.from_numpy(_EYE[ops]), edge_index=edge_index, num_nodes=n)
         out.num_edits = torch.tensor([k])
         if self.compute_ged:
             from gnnas import graph_edit_distance
 
-            out.ged = torch.tensor([int(graph_edit_distance(spec, to_spec(n, rows, ops)))])
+            out.ged = torch.tensor([int(graph_edit_distance(anchor.spec, to_spec(n, rows, ops)))])
         if "tokens" in data:
             out.tokens = torch.tensor([tokens_of(n, rows, ops)])
         return out

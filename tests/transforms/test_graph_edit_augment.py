@@ -7,6 +7,8 @@ from torch_geometric.data import Batch, Data
 
 from gnnas import ArchSpec, GraphEditAugment, graph_edit_distance
 from gnnas.transforms import NoValidEditError
+from gnnas.transforms.graph_edit import Anchor
+from gnnas.transforms.graph_edit_augment import _fast_anchor
 from tests.transforms.cells import CHAIN3, DIAMOND, TRIVIAL, networkx_ged, random_cells
 
 CELLS = random_cells(400, seed=4)
@@ -125,3 +127,14 @@ def test_bad_input():
         GraphEditAugment(seed=1, generator=np.random.default_rng(1))
     with pytest.raises(ValueError, match="generator"):
         GraphEditAugment(generator=1)
+
+
+def test_fast_parsing_of_data_matches_archspec():
+    for spec in CELLS[:200] + [DIAMOND, CHAIN3, TRIVIAL]:
+        fast, reference = _fast_anchor(spec.to_data()), Anchor(spec)
+        assert (fast.n, fast.rows, fast.ops, fast.deletable) == \
+            (reference.n, reference.rows, reference.ops, reference.deletable)
+        assert fast.hash == spec.hash and fast.spec == spec
+    shuffled = DIAMOND.to_data()
+    shuffled.edge_index = shuffled.edge_index.flip(1)  # edge order does not matter
+    assert _fast_anchor(shuffled).rows == Anchor(DIAMOND).rows
