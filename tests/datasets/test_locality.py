@@ -122,11 +122,12 @@ def test_sharding_over_ranks_and_workers():
     interleaved = [b for step in zip(*ranks, strict=False) for b in step] + ranks[0][len(ranks[2]):][:1]
     assert len(interleaved) == len(full)
     assert all(batches_equal(a, b) for a, b in zip(full, interleaved, strict=True))
-    loader = DataLoader(small(start_batch=3), batch_size=None, num_workers=2)
-    assert len(loader) == len(full)
+    full = full[1:]  # 21 batches from batch 4: the two workers get 11 and 10
+    loader = DataLoader(small(start_batch=4), batch_size=None, num_workers=2)
+    assert len(loader) == len(full) == 21
     from_workers = list(loader)
-    assert all(batches_equal(a, b) for a, b in zip(full, from_workers, strict=True))
     assert len(from_workers) == len(full)
+    assert all(batches_equal(a, b) for a, b in zip(full, from_workers, strict=True))
 
 
 def test_ged_is_exact():
@@ -185,3 +186,16 @@ def test_default_anchors_are_the_enumerated_space(space):
         spec = ArchSpec.from_data(data)
         anchor = space[int(batch.anchor_id[g])]
         assert (spec == anchor) == (g % 8 == 0)
+
+
+def test_rank_and_world_size_from_torch_distributed(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        dataset = small()
+        assert (dataset.rank, dataset.world_size) == (0, 1)
+        explicit = small(rank=1, world_size=2)  # explicit arguments win
+        assert (explicit.rank, explicit.world_size) == (1, 2)
+    finally:
+        dist.destroy_process_group()
