@@ -87,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = PretrainConfig.from_dict(values)
     cells = None
     if args.num_anchors is not None:
-        from gnnas.pretrain.anchors import sample_anchors
+        from gnnas.space import sample_cells
 
-        cells = sample_anchors(args.num_anchors, seed=config.seed)
+        cells = sample_cells(args.num_anchors, seed=config.seed)
     from gnnas.pretrain.trainer import pretrain
 
     result = pretrain(config, cells=cells, output_dir=args.output_dir, resume=args.resume)

@@ -24,11 +24,12 @@ __all__ = ["pretrained_controller", "cache_root", "cache_key"]
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Returns the gnnas cache folder: ``cache_dir``, else ``$GNNAS_CACHE_DIR``, else ``~/.cache/gnnas``."""
+    """Returns ``cache_dir``, else the gnnas cache folder (:func:`gnnas.space.default_cache_dir`)."""
     if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("GNNAS_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "gnnas"
+        return Path(cache_dir).expanduser()
+    from gnnas.space import default_cache_dir
+
+    return default_cache_dir()
 
 
 def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:

@@ -71,10 +71,12 @@ class PretrainConfig:
             does not clip. (default: :obj:`None`)
         seed (int, optional): seeds the networks' initialisation, the positives and dropout.
             (default: :obj:`0`)
-        encoder (dict, optional): keyword arguments of the default encoder of
-            :class:`~gnnas.nn.NAOController` (ignored when a controller is passed in).
-            (default: :obj:`{}`)
-        decoder (dict, optional): keyword arguments of the default decoder. (default: :obj:`{}`)
+        encoder (dict, optional): keyword arguments of the default encoder
+            (:class:`~gnnas.nn.GINEncoder`, ``encoder_kwargs`` of :class:`~gnnas.nn.NAOController`;
+            ``out_channels`` sets the embedding size); ignored when a controller is passed in.
+            (default: :obj:`{}`, the networks' defaults)
+        decoder (dict, optional): keyword arguments of the default decoder
+            (:class:`~gnnas.nn.GrammarDecoder`). (default: :obj:`{}`)
         device (str, optional): ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
             ``"cuda:N"``. (default: :obj:`"auto"`)
         num_workers (int, optional): :class:`~torch.utils.data.DataLoader` workers making the

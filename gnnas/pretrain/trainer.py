@@ -173,16 +173,7 @@ def _train_seed(seed: int, rank: int) -> int:
 def _build_controller(config: PretrainConfig) -> nn.Module:
     from gnnas.nn import NAOController
 
-    encoder = decoder = None
-    if config.encoder:
-        from gnnas.nn import GINEncoder
-
-        encoder = GINEncoder(**config.encoder)
-    if config.decoder:
-        from gnnas.nn import TokenDecoder
-
-        decoder = TokenDecoder(**config.decoder)
-    return NAOController(encoder=encoder, decoder=decoder)
+    return NAOController(encoder_kwargs=dict(config.encoder), decoder_kwargs=dict(config.decoder))
 
 
 def _build_dataset(config: PretrainConfig, cells: Iterable[Any] | None, context: DistContext) -> Any:
@@ -351,9 +342,15 @@ def _run(
         optimizer, milestones=config.lr_milestones, gamma=config.lr_gamma
     )
 
-    per_epoch = int(dataset.num_batches)
+    # The dataset's num_batches and start_batch count batches over all processes; at each step
+    # process r holds batch start_batch + world_size * step + r. A last batch that not every
+    # process would get is left out, so that all processes take the same number of steps.
+    per_epoch = int(dataset.num_batches) // context.world_size
     if per_epoch <= 0:
-        raise ValueError(f"the dataset has no batches (num_batches = {per_epoch})")
+        raise ValueError(
+            f"the dataset has {dataset.num_batches} batches per epoch, fewer than the "
+            f"{context.world_size} processes"
+        )
     total = config.epochs * per_epoch
     if config.max_iterations is not None:
         total = min(total, config.max_iterations)
@@ -433,9 +430,9 @@ def _run(
     controller.train()
     try:
         while iteration < total:
-            epoch, first_batch = divmod(iteration, per_epoch)
+            epoch, first_step = divmod(iteration, per_epoch)
             dataset.set_epoch(epoch)
-            dataset.start_batch = first_batch
+            dataset.start_batch = first_step * context.world_size
             # Its own generator: a DataLoader draws a base seed when it starts iterating, and
             # drawing it from the global generator would shift dropout after a resume.
             loader = torch.utils.data.DataLoader(
@@ -485,8 +482,8 @@ def _run(
             else:
                 if iteration % per_epoch:
                     raise RuntimeError(
-                        f"the dataset stopped after batch {iteration % per_epoch} of epoch {epoch}, "
-                        f"but num_batches says {per_epoch}"
+                        f"the dataset stopped after step {iteration % per_epoch} of epoch {epoch}, "
+                        f"but num_batches says {per_epoch} steps"
                     )
             dataset.start_batch = 0
         checkpoint()

@@ -58,8 +58,9 @@ def make_batch(specs: list[ArchSpec], labels: list[int]) -> Batch:
 class FakeLocalityDataset(torch.utils.data.IterableDataset):
     """The LocalityDataset interface on a list of anchors; positives change one op of the anchor.
 
-    Batch ``b`` of epoch ``e`` is a pure function of ``(seed, e, b)``; rank ``r`` of ``W`` gets the
-    batches ``b = i * W + r``.
+    Batch ``b`` of epoch ``e`` is a pure function of ``(seed, e, b)``; ``num_batches`` and
+    ``start_batch`` count the batches of all processes; rank ``r`` of ``W`` gets the batches
+    ``start_batch + r + W * m``.
     """
 
     def __init__(self, cells, classes_per_batch=4, num_positives=3, seed=0, rank=0, world_size=1):
@@ -76,27 +77,26 @@ class FakeLocalityDataset(torch.utils.data.IterableDataset):
 
     @property
     def num_batches(self) -> int:
-        return len(self.cells) // self.classes_per_batch // self.world_size
+        return len(self.cells) // self.classes_per_batch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def global_batch(self, epoch: int, index: int) -> Batch:
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.cells))
-        rng = np.random.default_rng([self.seed, epoch, index])
+    def make_batch(self, index: int) -> Batch:
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.cells))
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         specs, labels = [], []
-        for label, anchor in enumerate(
-            order[index * self.classes_per_batch : (index + 1) * self.classes_per_batch]
-        ):
+        anchors = order[index * self.classes_per_batch : (index + 1) * self.classes_per_batch]
+        for label, anchor in enumerate(anchors):
             anchor = self.cells[int(anchor)]
             specs += [anchor] + [change_one_op(anchor, rng) for _ in range(self.num_positives)]
             labels += [label] * (1 + self.num_positives)
         return make_batch(specs, labels)
 
     def __iter__(self):
-        for i in range(self.start_batch, self.num_batches):
+        for index in range(self.start_batch + self.rank, self.num_batches, self.world_size):
             self.batches_made += 1
-            yield self.global_batch(self.epoch, i * self.world_size + self.rank)
+            yield self.make_batch(index)
 
 
 class PairedDataset(FakeLocalityDataset):
@@ -109,7 +109,7 @@ class PairedDataset(FakeLocalityDataset):
 
     def __iter__(self):
         for i in range(self.start_batch, self.num_batches):
-            first, second = self.global_batch(self.epoch, 2 * i), self.global_batch(self.epoch, 2 * i + 1)
+            first, second = self.make_batch(2 * i), self.make_batch(2 * i + 1)
             second.label = second.label + self.classes_per_batch
             yield Batch.from_data_list(first.to_data_list() + second.to_data_list())
 

@@ -73,7 +73,7 @@ def test_preset_settings(name):
     loss_type, loss_args, miner_type, miner_args, batch_size, lambda_e = TABLE3[name]
     preset = metric_loss_preset(name)
     loss, miner = preset.build()
-    assert type(loss) is loss_type and type(miner) is miner_type
+    assert type(loss) is loss_type and isinstance(miner, miner_type)
     for obj, args in ((loss, loss_args), (miner, miner_args)):
         for key, value in args.items():
             stored = getattr(obj, key)
