@@ -235,8 +235,10 @@ def plot(stats: dict, path: Path) -> None:
         hist = np.array(stats["per_num_edits"][k]["ged_histogram"], dtype=float)
         hist /= hist.sum()
         ax.bar(np.arange(len(hist)) + (offset - 1) * width, hist, width, label=f"{k} edit(s)")
+    ax.set_yscale("log")
+    ax.set_xticks(range(4))
     ax.set_xlabel("exact GED(anchor, positive)")
-    ax.set_ylabel("fraction of positives")
+    ax.set_ylabel("fraction of positives (log scale)")
     ax.set_title("anchor → positive")
     ax.legend()
     ax = axes[1]
@@ -269,7 +271,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ged-batches", type=int, default=3, help="LocalityDataset batches timed with ged")
     parser.add_argument("--single", type=int, default=2000, help="single graphs timed for the transform")
     parser.add_argument("--out", type=Path, default=Path("results/augment_stats"))
+    parser.add_argument("--plot-only", action="store_true", help="redraw the figure from the JSON in --out")
     args = parser.parse_args(argv)
+    if args.plot_only:
+        stats = json.loads((args.out / "augment_stats.json").read_text())
+        plot(stats, args.out / "augment_stats.png")
+        return stats
 
     start = time.perf_counter()
     space = enumerate_cells(progress=False)
