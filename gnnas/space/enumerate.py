@@ -229,6 +229,20 @@ class CellSpace(Sequence[ArchSpec]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_cells={len(self)})"
 
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """:meth:`index_of` with the contract of :meth:`list.index` (``ValueError`` if absent)."""
+        try:
+            position = self.index_of(value)
+        except CellNotFoundError as error:
+            raise ValueError(str(error)) from None
+        if not start <= position < (len(self) if stop is None else stop):
+            raise ValueError(f"cell {value!r} is at index {position}, outside [{start}, {stop})")
+        return position
+
+    def count(self, value: Any) -> int:
+        """1 if ``value`` (a cell or hash) is in the space, else 0: the cells are unique."""
+        return int(value in self)
+
     def index_of(self, cell: str | ArchSpec) -> int:
         """Position of a cell in the space (which is ordered by hash).
 
@@ -421,7 +435,7 @@ def _labellings(num_vertices: int) -> np.ndarray:
     return labels
 
 
-def _wl_fingerprints(patterns: np.ndarray, labellings: np.ndarray, chunk: int = 512) -> np.ndarray:
+def _wl_fingerprints(patterns: np.ndarray, labellings: np.ndarray, chunk: int = 64) -> np.ndarray:
     """Integer Weisfeiler–Lehman fingerprints of every (pattern, labelling) pair, shape (P, L) uint64."""
     num_patterns, num_vertices = patterns.shape[:2]
     labels = labellings.astype(np.uint64)  # (L, V)

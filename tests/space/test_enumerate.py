@@ -212,6 +212,9 @@ def test_index_of(space):
         space.index_of("ABC")
     with pytest.raises(ValueError, match="expected an ArchSpec"):
         space.index_of(42)
+    assert space.index(spec) == 1234 and space.count(spec) == 1 and space.count("f" * 32) == 0
+    with pytest.raises(ValueError):
+        space.index("f" * 32)
 
 
 def test_pack_cells():
