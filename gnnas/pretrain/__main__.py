@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     for spec in dataclasses.fields(PretrainConfig):
         flag = "--" + spec.name.replace("_", "-")
         default = getattr(defaults, spec.name)
-        kwargs: dict[str, object] = {"default": None, "dest": spec.name}
+        kwargs: dict[str, object] = {"default": argparse.SUPPRESS, "dest": spec.name}  # only flags given
         if spec.name == "loss":
             kwargs.update(choices=[*PRESET_NAMES], help=f"metric loss preset (default: {default})")
         elif spec.name in ("encoder", "decoder"):
@@ -72,19 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parses the flags and runs :func:`~gnnas.pretrain.pretrain`."""
-    args = build_parser().parse_args(argv)
+def config_from_args(args: argparse.Namespace) -> PretrainConfig:
+    """Builds the config: ``--config``'s settings, then every flag given.
+
+    Raises:
+        ValueError: on settings out of range.
+    """
     values = {}
     if args.config:
         with open(args.config) as stream:
             saved = json.load(stream)
         values.update(saved.get("config", saved))
     for spec in dataclasses.fields(PretrainConfig):
-        value = getattr(args, spec.name)
-        if value is not None:
-            values[spec.name] = value
-    config = PretrainConfig.from_dict(values)
+        if hasattr(args, spec.name):
+            values[spec.name] = getattr(args, spec.name)
+    return PretrainConfig.from_dict(values)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parses the flags and runs :func:`~gnnas.pretrain.pretrain`."""
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
     cells = None
     if args.num_anchors is not None:
         from gnnas.space import sample_cells
