@@ -10,11 +10,23 @@ A short tour::
     2
     >>> pairwise_ged([a, b], [a, b]).tolist()
     [[0, 2], [2, 0]]
+    >>> nearest_cells(b, [a, b], k=2)  # indices and distances, ties broken by hash
+    (array([1, 0]), array([0, 2], dtype=int32))
 
-The cost model and the proof that the computed distance is exact are in :mod:`gnnas.ged.exact`.
+- :func:`graph_edit_distance`, :func:`paired_ged`, :func:`pairwise_ged`: exact distances, free or
+  with input and output pinned (``pin_io=True``); the cost model and the proof that the result is
+  exact are in :mod:`gnnas.ged.exact`.
+- :func:`nearest_cells` and :class:`GEDIndex`: the nearest cells among many, e.g. the whole space
+  of ``gnnas.space.enumerate_cells()``, pruned by the bounds of :func:`ged_lower_bound`.
+- :class:`CellTable`: the packed-table protocol accepted wherever a sequence of cells is.
 """
 
+from gnnas.ged.bounds import ged_lower_bound
 from gnnas.ged.exact import graph_edit_distance, paired_ged, pairwise_ged
+from gnnas.ged.nearest import GEDIndex, nearest_cells
 from gnnas.ged.packing import CellTable
 
-__all__ = ["graph_edit_distance", "pairwise_ged", "paired_ged", "CellTable"]
+__all__ = [
+    "graph_edit_distance", "pairwise_ged", "paired_ged", "nearest_cells", "GEDIndex", "ged_lower_bound",
+    "CellTable",
+]

@@ -111,7 +111,7 @@ def _check_table(matrices: np.ndarray, op_indices: np.ndarray) -> np.ndarray:
         raise ValueError(
             "op_indices must index OPS with input first, output at vertex V - 1 and -1 as padding after it"
         )
-    if n and not np.isin(matrices, (0, 1)).all():
+    if n and matrices.max() > 1:
         raise ValueError("matrices must hold only 0 and 1")
     return num_vertices
 
@@ -150,15 +150,11 @@ def pack(cells: Any, what: str = "cells") -> PackedCells:
     num_vertices = num_vertices.astype(np.int64)
 
     # pinned layout: the output moves from slot V-1 to slot 6, padding slots shift down by one
-    old = np.arange(NUM_SLOTS)[None, :]
-    last = (num_vertices - 1)[:, None]
-    new_of_old = np.where(old < last, old, np.where(old == last, NUM_SLOTS - 1, old - 1))
+    old_of_new = io_slot_order(num_vertices)
     rows = np.arange(n)[:, None, None]
-    matrices_io = np.zeros_like(matrices)
-    matrices_io[rows, new_of_old[:, :, None], new_of_old[:, None, :]] = matrices
+    matrices_io = matrices[rows, old_of_new[:, :, None], old_of_new[:, None, :]]
     labels = np.where(op_indices >= 0, op_indices, NONE_LABEL).astype(np.int8)
-    labels_io = np.empty_like(labels)
-    labels_io[np.arange(n)[:, None], new_of_old] = labels
+    labels_io = np.take_along_axis(labels, old_of_new, axis=1)
 
     return PackedCells(
         num_vertices=num_vertices,
@@ -180,8 +176,17 @@ def _upper_code(matrices: np.ndarray) -> np.ndarray:
 
 
 def _full_code(matrices: np.ndarray) -> np.ndarray:
-    bits = matrices.reshape(len(matrices), NUM_SLOTS * NUM_SLOTS).astype(np.uint64)
-    return np.bitwise_or.reduce(bits << np.arange(NUM_SLOTS * NUM_SLOTS, dtype=np.uint64), axis=1)
+    packed = np.packbits(matrices.reshape(len(matrices), NUM_SLOTS * NUM_SLOTS), axis=1, bitorder="little")
+    words = np.zeros((len(matrices), 8), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    return words.view("<u8").reshape(-1).astype(np.uint64)
+
+
+def io_slot_order(num_vertices: np.ndarray) -> np.ndarray:
+    """``(N, 7)``: for each slot of the pinned layout, the slot of the natural layout it comes from."""
+    slot = np.arange(NUM_SLOTS)[None, :]
+    last = (num_vertices - 1)[:, None]
+    return np.where(slot < last, slot, np.where(slot == NUM_SLOTS - 1, last, slot + 1))
 
 
 def mismatch_masks(labels_a: np.ndarray, labels_b: np.ndarray) -> np.ndarray:

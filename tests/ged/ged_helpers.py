@@ -12,21 +12,27 @@ IO = {INPUT, OUTPUT}
 
 
 def random_cell(rng: np.random.Generator, num_vertices: int | None = None) -> ArchSpec:
-    """A valid cell with ``num_vertices`` vertices after pruning (random if :obj:`None`).
+    """A valid cell with ``num_vertices`` vertices after pruning (random in 2..7 if :obj:`None`).
 
-    Samples a random upper-triangular matrix (edge probability drawn in [0.2, 0.6]) and ops, and
-    keeps it when ArchSpec accepts it.
+    Samples a random upper-triangular matrix (edge probability drawn in [0.1, 0.5]), gives every
+    interior vertex an in-edge from an earlier vertex and an out-edge to a later one (so nothing is
+    pruned), and keeps the cell when it has at most 9 edges.
     """
-    target = int(num_vertices or rng.integers(2, 8))
+    v = int(num_vertices or rng.integers(2, 8))
     while True:
-        matrix = np.triu(rng.random((target, target)) < rng.uniform(0.2, 0.6), 1)
-        ops = [INPUT] + [INTERIOR_OPS[k] for k in rng.integers(0, 3, target - 2)] + [OUTPUT]
-        try:
-            spec = ArchSpec(matrix, ops)
-        except ValueError:
+        matrix = np.triu(rng.random((v, v)) < rng.uniform(0.1, 0.5), 1).astype(np.uint8)
+        matrix[0, v - 1] |= v == 2
+        for j in range(1, v - 1):
+            if not matrix[:j, j].any():
+                matrix[rng.integers(0, j), j] = 1
+            if not matrix[j, j + 1:].any():
+                matrix[j, rng.integers(j + 1, v)] = 1
+        if matrix.sum() > 9:
             continue
-        if spec.num_vertices == target:
-            return spec
+        ops = [INPUT] + [INTERIOR_OPS[k] for k in rng.integers(0, 3, v - 2)] + [OUTPUT]
+        spec = ArchSpec(matrix, ops)
+        assert spec.num_vertices == v
+        return spec
 
 
 def renumbered(rng: np.random.Generator, spec: ArchSpec) -> ArchSpec:

@@ -39,9 +39,9 @@ def _pairs(rng: np.random.Generator) -> list[tuple[ArchSpec, ArchSpec]]:
     for _ in range(50):
         a = random_cell(rng, int(rng.integers(4, 8)))
         pairs.append((a, edited(rng, a, int(rng.integers(1, 3)))))
-    for _ in range(40):
+    for _ in range(60):
         pairs.append((random_cell(rng), random_cell(rng)))
-    for _ in range(5):  # networkx needs about a second for a far pair of 7-vertex cells
+    for _ in range(15):  # networkx needs up to seconds for a far pair of 7-vertex cells
         pairs.append((random_cell(rng, 7), random_cell(rng, 7)))
     return pairs
 
