@@ -13,10 +13,15 @@ first. It starts with random table cells. Each step then
 3. appends the child and removes the **oldest** member (not the worst: this is the aging that
    regularizes the search).
 
-A child whose table cell was queried before costs nothing (the oracle knows its accuracy) and
-still joins the population; a parent without any valid child (such as ``input → output``)
-counts as such a step. When :attr:`~RegularizedEvolutionConfig.max_stall` children in a row
-bring no new query, the run stops with ``stop_reason="stalled"``.
+On a table that holds only part of the space, a child is often mapped back onto a cell queried
+before (the parent itself is at distance 1 from it). With
+:attr:`~RegularizedEvolutionConfig.skip_queried` (the default) such a child is skipped, as NAO
+skips proposals queried before, and a new tournament and mutation are drawn, so every step makes
+one new query; without it, the child joins the population at no cost (the oracle knows its
+accuracy), as in the original algorithm on the whole space. A parent without any valid child
+(such as ``input → output``) counts as a skipped child. After
+:attr:`~RegularizedEvolutionConfig.max_stall` children in a row without a new query, the run
+stops with ``stop_reason="stalled"``.
 
 The defaults (population 50, sample 10, one edit) follow the regularized-evolution example of the
 NAS-Bench-101 authors; Real et al. used larger populations on larger spaces.
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gnnas.search.base import Search
+from gnnas.space import ArchSpec
 
 __all__ = ["RegularizedEvolution", "RegularizedEvolutionConfig"]
 
@@ -41,6 +47,8 @@ class RegularizedEvolutionConfig:
         sample_size (int, optional): members sampled to choose a parent (the tournament).
             (default: :obj:`10`)
         num_edits (int, optional): graph edits per mutation. (default: :obj:`1`)
+        skip_queried (bool, optional): draw another child instead of one whose table cell was
+            queried before. (default: :obj:`True`)
         max_stall (int, optional): children in a row without a new query after which the run
             stops. (default: :obj:`1000`)
     """
@@ -48,6 +56,7 @@ class RegularizedEvolutionConfig:
     population_size: int = 50
     sample_size: int = 10
     num_edits: int = 1
+    skip_queried: bool = True
     max_stall: int = 1000
 
     def __post_init__(self) -> None:
@@ -62,7 +71,8 @@ class RegularizedEvolutionConfig:
 class RegularizedEvolution(Search):
     r"""Regularized evolution over the oracle's table (see the module docstring).
 
-    One step queries one cell: a random cell while the population fills up, then one child.
+    One step queries one cell: a random cell while the population fills up, then one child (with
+    ``skip_queried=False``, a step may also add a child queried before, at no cost).
 
     Args:
         oracle (Oracle): the oracle, with its budget and mapping policy.
@@ -81,8 +91,6 @@ class RegularizedEvolution(Search):
         self.stall = 0
 
     def step(self) -> bool:
-        from gnnas.transforms import NoValidEditError, edit_cell
-
         config, oracle = self.config, self.oracle
         if len(self.population) < config.population_size:
             drawn = oracle.sample_unqueried(self.generator, 1)
@@ -90,29 +98,47 @@ class RegularizedEvolution(Search):
                 return False
             self.population.append((drawn[0], oracle.query_index(drawn[0])))
             return True
-        sample = self.generator.choice(len(self.population), size=config.sample_size, replace=False)
-        parent = max(sorted(sample.tolist()), key=lambda i: self.population[i][1])
-        try:
-            child = edit_cell(oracle.spec(self.population[parent][0]), config.num_edits,
-                              generator=self.generator).spec
-        except NoValidEditError:  # e.g. the cell input -> output has no 1-edit neighbour
-            return self._stalled()
-        before = oracle.num_queries
-        index, _ = oracle.resolve(child)
-        accuracy = oracle.query(child)
-        self.population.append((index, accuracy))
-        self.population.pop(0)
-        if oracle.num_queries > before:
+        while True:
+            child = self._child()
+            if child is None:  # the parent has no valid child
+                if self._stalled():
+                    return False
+                continue
+            index, _ = oracle.resolve(child)
+            if oracle.is_queried(index):
+                if not config.skip_queried:
+                    self._add(index, oracle.query(child))
+                    return not self._stalled()
+                if self._stalled():
+                    return False
+                continue
+            self._add(index, oracle.query(child))
             self.stall = 0
             return True
-        return self._stalled()
+
+    def _child(self) -> ArchSpec | None:
+        """Tournament, then mutation of the winner; :obj:`None` if it has no valid child."""
+        from gnnas.transforms import NoValidEditError, edit_cell
+
+        sample = self.generator.choice(len(self.population), size=self.config.sample_size, replace=False)
+        parent = max(sorted(sample.tolist()), key=lambda i: self.population[i][1])  # oldest on ties
+        try:
+            return edit_cell(self.oracle.spec(self.population[parent][0]), self.config.num_edits,
+                             generator=self.generator).spec
+        except NoValidEditError:  # e.g. the cell input -> output has no 1-edit child
+            return None
+
+    def _add(self, index: int, accuracy: float) -> None:
+        self.population.append((index, accuracy))
+        self.population.pop(0)  # the oldest member dies
 
     def _stalled(self) -> bool:
+        """Counts a child without a new query; returns whether the run must stop."""
         self.stall += 1
         if self.stall >= self.config.max_stall:
             self.stop_reason = "stalled"
-            return False
-        return True
+            return True
+        return False
 
     def extra_state(self) -> dict[str, Any]:
         return {"population": [list(p) for p in self.population], "stall": self.stall}

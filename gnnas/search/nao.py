@@ -143,6 +143,7 @@ class NAOSearch(Search):
                                          momentum=self.config.momentum)
         self.outer_epoch = 0
         self.extra = {"epochs": []}
+        self._graphs: dict[str, Any] = {}  # hash -> PyG Data with tokens, a cache
 
     def _draw_seed(self) -> int:
         return int(torch.randint(0, 2**62, (1,), generator=self.torch_generator).item())
@@ -162,9 +163,16 @@ class NAOSearch(Search):
         self.extra["epochs"].append(log)
         return self.outer_epoch < config.outer_epochs
 
-    def _training_set(self) -> tuple[list[ArchSpec], torch.Tensor]:
+    def _training_set(self) -> tuple[list[Any], torch.Tensor]:
+        from gnnas.nn.utils import cell_to_data
+
         oracle = self.oracle
-        cells = [oracle.table.spec(r.hash) for r in oracle.records]
+        cells = []
+        for record in oracle.records:  # each cell's graph and tokens are built once per run
+            data = self._graphs.get(record.hash)
+            if data is None:
+                data = self._graphs[record.hash] = cell_to_data(oracle.table.spec(record.hash))
+            cells.append(data)
         target = torch.tensor([r.accuracy for r in oracle.records], dtype=torch.float32)
         if self.config.normalize_targets:
             low, high = target.min(), target.max()
@@ -177,7 +185,7 @@ class NAOSearch(Search):
         Returns:
             dict[str, float]: the mean ``loss``, ``mse`` and ``nll`` of the last inner epoch.
         """
-        from gnnas.nn import cells_to_batch
+        from torch_geometric.data import Batch
 
         config = self.config
         cells, target = self._training_set()
@@ -191,7 +199,7 @@ class NAOSearch(Search):
                 sums = {"loss": 0.0, "mse": 0.0, "nll": 0.0}
                 for start in range(0, num, config.batch_size):
                     index = order[start:start + config.batch_size]
-                    batch = cells_to_batch([cells[i] for i in index.tolist()])
+                    batch = Batch.from_data_list([cells[i] for i in index.tolist()])
                     out = self.controller(batch, target[index])
                     loss = config.trade_off * out["mse"] + (1.0 - config.trade_off) * out["nll"]
                     self.optimizer.zero_grad()
@@ -199,9 +207,9 @@ class NAOSearch(Search):
                     torch.nn.utils.clip_grad_norm_(self.controller.parameters(), config.grad_clip)
                     self.optimizer.step()
                     size = len(index)
-                    sums["loss"] += float(loss) * size
-                    sums["mse"] += float(out["mse"]) * size
-                    sums["nll"] += float(out["nll"]) * size
+                    sums["loss"] += float(loss.detach()) * size
+                    sums["mse"] += float(out["mse"].detach()) * size
+                    sums["nll"] += float(out["nll"].detach()) * size
                 last = {k: v / num for k, v in sums.items()}
         return last
 
@@ -212,7 +220,7 @@ class NAOSearch(Search):
         Returns:
             dict: ``new`` (cells found), ``step_size`` (the last step size tried), ``invalid`` and
             ``duplicates`` (decoded cells skipped), ``mean_distance`` (mean graph edit distance of
-            the mapping into the table).
+            the mapping into the table, :obj:`None` without new cells).
         """
         config, oracle = self.config, self.oracle
         records = sorted(oracle.records, key=lambda r: (-r.accuracy, r.index))[:config.num_seeds]
@@ -241,7 +249,7 @@ class NAOSearch(Search):
         for cell in new.values():
             oracle.query(cell)
         return {"new": len(new), "step_size": step_size, "invalid": invalid, "duplicates": duplicates,
-                "mean_distance": float(np.mean(distances)) if distances else float("nan")}
+                "mean_distance": float(np.mean(distances)) if distances else None}
 
     # ------------------------------------------------------------------ checkpoints
     def extra_state(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ validation accuracy after 108 epochs of **one** training repeat (the CSV tables 
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -44,6 +45,10 @@ __all__ = ["Oracle", "QueryRecord", "BudgetExhausted", "MAPPINGS"]
 MAPPINGS: tuple[str | None, ...] = (None, "nearest")
 
 _REDUCTIONS = ("mean", "median", "min", "max")
+
+# Per table: the packed cells for nearest_cells and the mapping of every proposal seen so far.
+# The mapping is a pure function of (table, proposal), so every oracle over a table shares it.
+_MAPPING_CACHE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 class BudgetExhausted(RuntimeError):
@@ -144,8 +149,12 @@ class Oracle:
         self.values = values
         self._index = {h: i for i, h in enumerate(self.hashes)}
         self._sorted_desc = np.sort(values)[::-1]
-        self._candidates: Any = None
-        self._resolved: dict[str, tuple[int, int]] = {}  # proposed hash -> (table index, distance)
+        try:
+            shared = _MAPPING_CACHE.setdefault(table, {"candidates": None, "resolved": {}})
+        except TypeError:  # a table that cannot be weakly referenced keeps its own cache
+            shared = {"candidates": None, "resolved": {}}
+        self._shared = shared
+        self._resolved: dict[str, tuple[int, int]] = shared["resolved"]  # hash -> (index, distance)
         self.records: list[QueryRecord] = []
         self._queried: dict[int, QueryRecord] = {}  # table index -> record
 
@@ -211,9 +220,9 @@ class Oracle:
 
     # ------------------------------------------------------------------ mapping
     def _candidate_cells(self) -> Any:
-        """The table's cells packed once for :func:`gnnas.ged.nearest_cells`."""
-        if self._candidates is None:
-            from gnnas.ged.packing import pack
+        """The table's cells as a :class:`gnnas.ged.GEDIndex`, built once per table."""
+        if self._shared["candidates"] is None:
+            from gnnas.ged import GEDIndex
 
             arrays = getattr(self.table, "arrays", None)
             if arrays is not None and hasattr(arrays, "adjacency"):  # vectorised, no ArchSpec built
@@ -223,8 +232,8 @@ class Oracle:
                                         np.asarray(self.hashes))
             else:
                 cells = [self.table.spec(h) for h in self.hashes]
-            self._candidates = pack(cells, "table")
-        return self._candidates
+            self._shared["candidates"] = GEDIndex(cells)
+        return self._shared["candidates"]
 
     def resolve(self, cell: ArchSpec) -> tuple[int, int]:
         """Returns ``(table index, distance)`` of the table cell a proposal is sent to; free.
@@ -243,18 +252,17 @@ class Oracle:
         index = self._index.get(key)
         if index is not None:
             return index, 0
-        hit = self._resolved.get(key)
-        if hit is not None:
-            return hit
         if self.mapping is None:
             from gnnas.nasbench import OutOfDomainError
 
-            raise OutOfDomainError(f"cell {key} is not in the table and the oracle has mapping=None")
-        from gnnas.ged import graph_edit_distance, nearest_cells
+            raise OutOfDomainError(f"cell {key} is not in the table and the oracle has mapping=None", key)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
+        from gnnas.ged import nearest_cells
 
-        found = nearest_cells(cell, self._candidate_cells(), k=1)
-        index = _first_index(found)
-        hit = (index, int(graph_edit_distance(cell, self.spec(index))))
+        indices, distances = nearest_cells(cell, self._candidate_cells(), k=1)
+        hit = (int(indices[0]), int(distances[0]))
         self._resolved[key] = hit
         return hit
 
@@ -372,9 +380,8 @@ class Oracle:
         return np.asarray([r.best for r in self.records], dtype=np.float64)
 
     def state_dict(self) -> dict[str, Any]:
-        """Returns the queries and the mapping cache, for :meth:`load_state_dict`."""
-        return {"config": self.config(), "records": [r.to_dict() for r in self.records],
-                "resolved": {k: list(v) for k, v in self._resolved.items()}}
+        """Returns the settings and the queries, for :meth:`load_state_dict`."""
+        return {"config": self.config(), "records": [r.to_dict() for r in self.records]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores the queries saved by :meth:`state_dict`.
@@ -392,7 +399,6 @@ class Oracle:
             if index is None:
                 raise ValueError(f"the state queried {record.hash}, which is not in this table")
             self._queried[index] = record
-        self._resolved = {k: (int(v[0]), int(v[1])) for k, v in state.get("resolved", {}).items()}
 
 
 @dataclass(frozen=True)
@@ -402,13 +408,3 @@ class _CellTable:
     matrices: np.ndarray
     op_indices: np.ndarray
     hashes: np.ndarray
-
-
-def _first_index(found: Any) -> int:
-    """The table index of the first result of ``nearest_cells`` (indices, or (indices, distances))."""
-    if isinstance(found, tuple) and len(found) == 2 and not np.isscalar(found[0]):
-        found = found[0]
-    array = np.asarray(found).reshape(-1)
-    if array.size == 0:
-        raise ValueError("nearest_cells returned no candidate")
-    return int(array[0])

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+
+from gnnas.nn import NAOController
+from gnnas.search import NAOConfig, NAOSearch, Oracle
+
+from .conftest import random_cells
+
+TINY = dict(num_init=12, outer_epochs=3, inner_epochs=2, num_seeds=8, num_candidates=6, max_step_size=5,
+            batch_size=8, controller_kwargs={"embedding_channels": 8,
+                                             "encoder_kwargs": {"hidden_channels": 8, "num_layers": 2},
+                                             "decoder_kwargs": {"hidden_channels": 8},
+                                             "predictor_kwargs": {"hidden_channels": 8}})
+
+
+def test_loop_counts_and_skips_queried_cells(table):
+    oracle = Oracle(table, budget=100, mapping="nearest")
+    search = NAOSearch(oracle, NAOConfig(**TINY), seed=0)
+    result = search.run()
+    assert result.stop_reason == "finished"
+    epochs = result.extra["epochs"]
+    assert [e["outer_epoch"] for e in epochs] == [1, 2, 3]
+    # 12 random cells, then each outer epoch queries exactly the new cells it found
+    assert result.num_queries == 12 + sum(e["new"] for e in epochs) <= 12 + 3 * 6
+    expected = [12 + sum(x["new"] for x in epochs[:k + 1]) for k in range(3)]
+    assert [e["num_queries"] for e in epochs] == expected
+    assert len({r.hash for r in result.records}) == result.num_queries
+    assert all(1 <= e["step_size"] <= 5 for e in epochs)
+    assert all(e["new"] == 6 or e["step_size"] == 5 for e in epochs)
+    assert all(e["loss"] == e["loss"] for e in epochs)  # finite training losses
+
+
+class ScriptedController(NAOController):
+    """generate() returns cells of a fixed pool, chosen by the step size only (a stand-in for a
+    controller that keeps proposing new cells)."""
+
+    def __init__(self, pool, **kwargs):
+        super().__init__(**kwargs)
+        self.pool = pool
+
+    def generate(self, cells, step_size, greedy=True, generator=None):
+        rng = np.random.default_rng(int(step_size))
+        return [self.pool[i] for i in rng.integers(len(self.pool), size=len(cells))]
+
+
+def test_step_size_rises_until_enough_new_cells(table):
+    pool = random_cells(60, seed=7)
+    controller = ScriptedController(pool, **TINY["controller_kwargs"])
+    oracle = Oracle(table, budget=None, mapping="nearest")
+    result = NAOSearch(oracle, NAOConfig(**TINY), seed=0, controller=controller).run()
+    pool_hashes = {c.hash for c in pool}
+    new = result.records[12:]
+    assert all(r.proposed_hash in pool_hashes for r in new)
+    assert len({r.hash for r in result.records}) == result.num_queries
+    for log in result.extra["epochs"]:
+        assert log["new"] == 6 or log["step_size"] == 5
+        assert log["new"] + log["duplicates"] <= 8 * log["step_size"]  # 8 seeds per step size
+    assert sum(log["new"] for log in result.extra["epochs"]) == len(new) > 0
+
+
+@pytest.mark.parametrize("budget", [10, 20])
+def test_budget_is_respected(table, budget):
+    controller = ScriptedController(random_cells(60, seed=7), **TINY["controller_kwargs"])
+    oracle = Oracle(table, budget=budget, mapping="nearest")
+    result = NAOSearch(oracle, NAOConfig(**TINY), seed=1, controller=controller).run()
+    assert result.stop_reason == "budget" and result.num_queries == budget
+
+
+def test_reproducible_and_resumable(table, tmp_path):
+    def oracle():
+        return Oracle(table, budget=60, mapping="nearest")
+
+    full = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run()
+    again = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run()
+    assert again.records == full.records and again.extra == full.extra
+    other = NAOSearch(oracle(), NAOConfig(**TINY), seed=4).run()
+    assert [r.hash for r in other.records] != [r.hash for r in full.records]
+    path = tmp_path / "nao.ckpt"
+    partial = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run(checkpoint=path, max_steps=2)
+    assert partial.stop_reason == "max_steps" and partial.num_queries < full.num_queries
+    resumed = NAOSearch.resume(path, oracle()).run()
+    assert resumed.records == full.records and resumed.extra == full.extra
+
+
+def test_pretrained_controller_is_copied_not_changed(table):
+    controller = NAOController(**TINY["controller_kwargs"])
+    before = {k: v.clone() for k, v in controller.state_dict().items()}
+    config = NAOConfig(**{**TINY, "controller_init": "pretrained:test"})
+    oracle = Oracle(table, budget=40, mapping="nearest")
+    result = NAOSearch(oracle, config, seed=0, controller=controller).run()
+    assert result.config["controller_init"] == "pretrained:test"
+    assert all(torch.equal(before[k], v) for k, v in controller.state_dict().items())
+    with pytest.raises(ValueError):
+        NAOSearch(Oracle(table), NAOConfig(**TINY), controller="not a controller")
+
+
+@pytest.mark.parametrize("kwargs", [{"num_init": 0}, {"inner_epochs": -1}, {"trade_off": 1.5}, {"lr": 0.0}])
+def test_bad_config(kwargs):
+    with pytest.raises(ValueError):
+        NAOConfig(**kwargs)
