@@ -38,7 +38,8 @@ from gnnas.datasets import LocalityDataset
 from gnnas.ged import paired_ged
 from gnnas.space import enumerate_cells
 from gnnas.transforms import edit_cell, edit_weights
-from gnnas.transforms.graph_edit import Anchor, edit_outcome, python_random, to_spec
+from gnnas.transforms.anchor import Anchor, to_spec
+from gnnas.transforms.graph_edit import edit_outcome, python_random
 
 REASONS = {
     "io_relabel": "the cheapest edit path relabels the input or output vertex (unit-cost GED allows it; "

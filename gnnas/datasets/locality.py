@@ -40,15 +40,14 @@ from torch_geometric.data import Batch, Data
 from gnnas.space.ops import OPS
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import slot_layout
+from gnnas.transforms.anchor import Anchor, to_spec
 from gnnas.transforms.graph_edit import (
-    Anchor,
     check_int,
     draw_num_edits,
     edit_outcome_any,
     edit_weights,
     num_edits_cdf,
     python_random,
-    to_spec,
 )
 
 __all__ = ["LocalityDataset", "collate_cells"]

@@ -11,17 +11,14 @@ from torch_geometric.transforms import BaseTransform
 
 from gnnas.space.ops import INPUT, MAX_EDGES, MAX_VERTICES, OP_INDEX, OPS, OUTPUT
 from gnnas.space.spec import ArchSpec
+from gnnas.transforms.anchor import Anchor, is_full, to_spec, tokens_of
 from gnnas.transforms.graph_edit import (
-    Anchor,
     check_int,
     draw_num_edits,
     edit_outcome_any,
     edit_weights,
-    is_full,
     num_edits_cdf,
     python_random,
-    to_spec,
-    tokens_of,
 )
 
 __all__ = ["GraphEditAugment"]

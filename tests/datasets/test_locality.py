@@ -6,7 +6,7 @@ from torch_geometric.data import Batch
 
 from gnnas import ArchSpec, LocalityDataset, graph_edit_distance
 from gnnas.datasets import collate_cells
-from gnnas.transforms.graph_edit import Anchor
+from gnnas.transforms.anchor import Anchor
 from tests.transforms.cells import CHAIN3, TRIVIAL, random_cells
 
 CELLS = random_cells(203, seed=1) + [TRIVIAL, CHAIN3]

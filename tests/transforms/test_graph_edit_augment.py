@@ -7,7 +7,7 @@ from torch_geometric.data import Batch, Data
 
 from gnnas import ArchSpec, GraphEditAugment, graph_edit_distance
 from gnnas.transforms import NoValidEditError
-from gnnas.transforms.graph_edit import Anchor
+from gnnas.transforms.anchor import Anchor
 from gnnas.transforms.graph_edit_augment import _fast_anchor
 from tests.transforms.cells import CHAIN3, DIAMOND, TRIVIAL, networkx_ged, random_cells
 
