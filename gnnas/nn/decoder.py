@@ -1,4 +1,4 @@
-r"""An autoregressive decoder from a cell embedding to the 27-token sequence, masked by the grammar."""
+"""An autoregressive decoder from a cell embedding to the 27-token sequence, masked by the grammar."""
 
 from __future__ import annotations
 
@@ -7,40 +7,40 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnas.nn.backbones import MADEBackbone, RNNBackbone
 from gnnas.nn.grammar import advance, allowed_tokens, check_tokens, grammar_mask, initial_state
-from gnnas.space.tokens import PAD, SEQ_LEN, VOCAB_SIZE
+from gnnas.space.tokens import PAD, SEQ_LEN
 
 __all__ = ["GrammarDecoder"]
 
+_BACKBONES = ("made", "gru", "lstm")
+
 
 class GrammarDecoder(nn.Module):
-    r"""A GRU decoder that emits a cell's token sequence, one token at a time, given its embedding.
+    r"""An autoregressive decoder that emits a cell's token sequence given its embedding, masked by the
+    token grammar.
 
-    The embedding :math:`\mathbf{z}` sets the initial hidden state and is added to the input of
-    every step; the input of step :math:`t` also holds the previous token (the start token
-    :data:`~gnnas.space.tokens.PAD` at :math:`t = 0`) and the position :math:`t`:
+    A backbone (:mod:`gnnas.nn.backbones`) turns the embedding :math:`\mathbf{z}` and the previous
+    tokens into logits; the grammar (:mod:`gnnas.nn.grammar`) then removes the tokens that cannot
+    lead to a valid cell:
 
     .. math::
-        \mathbf{h}_0 = \tanh(\mathbf{W}_h \mathbf{z}), \quad
-        \mathbf{h}_t = \mathrm{GRU}\big(\mathbf{E}_{\mathrm{tok}}[y_{t-1}] + \mathbf{E}_{\mathrm{pos}}[t]
-        + \mathbf{W}_z \mathbf{z},\ \mathbf{h}_{t-1}\big), \quad
-        p(y_t \mid y_{<t}, \mathbf{z}) = \mathrm{softmax}\big(\mathbf{W}_o \mathbf{h}_t
-        + \log \mathbb{1}[y_t \in A_t]\big),
+        p(y_t \mid y_{<t}, \mathbf{z}) = \mathrm{softmax}\big(\mathrm{logits}_t(\mathbf{z}, y_{<t})
+        + \log \mathbb{1}[y_t \in A(y_{<t})]\big),
 
-    where :math:`A_t` is the set of tokens allowed by the grammar after :math:`y_{<t}`
-    (:mod:`gnnas.nn.grammar`): impossible tokens get probability 0 (log-probability
-    :math:`-\infty`), so a grammatical sequence has a finite negative log-likelihood, and a position
-    where only one token is allowed (the padding after the output, the op of vertex 6) costs 0.
-    Decoding (:meth:`decode`) applies the same mask, so it always yields a valid cell (see the
-    guarantees in :mod:`gnnas.nn.grammar`).
+    where :math:`A(y_{<t})` is the set of allowed tokens. Impossible tokens get probability 0
+    (log-probability :math:`-\infty`), so a grammatical sequence has a finite negative
+    log-likelihood, and a position where only one token is allowed (the padding after the output,
+    the op of vertex 6) costs exactly 0. :meth:`decode` applies the same mask, so every embedding
+    decodes to a valid cell (see the guarantees in :mod:`gnnas.nn.grammar`).
 
     Args:
         in_channels (int): size of the embedding :math:`\mathbf{z}`.
-        hidden_channels (int, optional): size of the GRU state and of the token embeddings.
-            (default: :obj:`64`)
-        num_layers (int, optional): number of stacked GRU layers. (default: :obj:`1`)
-        dropout (float, optional): dropout on the GRU outputs (and between GRU layers).
-            (default: :obj:`0.`)
+        hidden_channels (int, optional): width of the backbone. (default: :obj:`256`)
+        num_layers (int, optional): hidden layers of the backbone. (default: :obj:`2`)
+        dropout (float, optional): dropout inside the backbone. (default: :obj:`0.`)
+        backbone (str, optional): ``'made'`` (a masked autoregressive MLP, the fastest),
+            ``'gru'`` or ``'lstm'`` (as NAO). (default: :obj:`'made'`)
 
     Shapes:
         - **z** :math:`(B, \text{in\_channels})`
@@ -48,8 +48,8 @@ class GrammarDecoder(nn.Module):
         - **log_probs** :math:`(B, 27, 7)`
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int = 64, num_layers: int = 1,
-                 dropout: float = 0.0) -> None:
+    def __init__(self, in_channels: int, hidden_channels: int = 256, num_layers: int = 2,
+                 dropout: float = 0.0, backbone: str = "made") -> None:
         super().__init__()
         for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                             ("num_layers", num_layers)):
@@ -57,30 +57,26 @@ class GrammarDecoder(nn.Module):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        if backbone not in _BACKBONES:
+            raise ValueError(f"backbone must be one of {list(_BACKBONES)}, got {backbone!r}")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers
         self.dropout = dropout
-        self.token_embedding = nn.Embedding(VOCAB_SIZE, hidden_channels)
-        self.position_embedding = nn.Embedding(SEQ_LEN, hidden_channels)
-        self.input_proj = nn.Linear(in_channels, hidden_channels)
-        self.hidden_proj = nn.Linear(in_channels, hidden_channels * num_layers)
-        self.gru = nn.GRU(hidden_channels, hidden_channels, num_layers=num_layers, batch_first=True,
-                          dropout=dropout if num_layers > 1 else 0.0)
-        self.out_dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_channels, VOCAB_SIZE)
-        self.reset_parameters()
+        self.backbone_name = backbone
+        if backbone == "made":
+            self.backbone: nn.Module = MADEBackbone(in_channels, hidden_channels, num_layers, dropout)
+        else:
+            self.backbone = RNNBackbone(in_channels, hidden_channels, num_layers, dropout, cell=backbone)
 
     def reset_parameters(self) -> None:
         """Resets all learnable parameters."""
-        for module in (self.token_embedding, self.position_embedding, self.input_proj, self.hidden_proj,
-                       self.gru, self.out):
-            module.reset_parameters()
+        self.backbone.reset_parameters()
 
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments, so that ``GrammarDecoder(**config)`` rebuilds the module."""
         return {"in_channels": self.in_channels, "hidden_channels": self.hidden_channels,
-                "num_layers": self.num_layers, "dropout": self.dropout}
+                "num_layers": self.num_layers, "dropout": self.dropout, "backbone": self.backbone_name}
 
     def _check_z(self, z: Tensor) -> None:
         if not isinstance(z, Tensor) or z.dim() != 2 or z.shape[1] != self.in_channels:
@@ -88,10 +84,6 @@ class GrammarDecoder(nn.Module):
             raise ValueError(f"z must have shape (B, {self.in_channels}), got {shape}")
         if not z.dtype.is_floating_point:
             raise ValueError(f"z must be a floating-point tensor, got dtype {z.dtype}")
-
-    def _initial_hidden(self, z: Tensor) -> Tensor:
-        hidden = torch.tanh(self.hidden_proj(z))  # (B, L * H)
-        return hidden.view(z.shape[0], self.num_layers, self.hidden_channels).transpose(0, 1).contiguous()
 
     def logits(self, z: Tensor, tokens: Tensor) -> Tensor:
         """Returns the unmasked logits of each position under teacher forcing.
@@ -102,21 +94,19 @@ class GrammarDecoder(nn.Module):
 
         Returns:
             torch.Tensor: ``(B, 27, 7)``.
+
+        Raises:
+            ValueError: if the shapes do not fit or a token lies outside the vocabulary.
         """
         self._check_z(z)
         check_tokens(tokens)
         if tokens.shape[0] != z.shape[0]:
             raise ValueError(f"z and tokens must hold the same number of cells, got {z.shape[0]} "
                              f"and {tokens.shape[0]}")
-        tokens = tokens.long()
-        previous = torch.cat([tokens.new_full((tokens.shape[0], 1), PAD), tokens[:, :-1]], dim=1)
-        inputs = (self.token_embedding(previous) + self.position_embedding.weight.unsqueeze(0)
-                  + self.input_proj(z).unsqueeze(1))  # (B, 27, H)
-        outputs, _ = self.gru(inputs, self._initial_hidden(z))  # (B, 27, H)
-        return self.out(self.out_dropout(outputs))  # (B, 27, 7)
+        return self.backbone(z, tokens.long())
 
     def forward(self, z: Tensor, tokens: Tensor) -> Tensor:
-        """Returns the grammar-masked log-probabilities of each position under teacher forcing.
+        r"""Returns the grammar-masked log-probabilities of each position under teacher forcing.
 
         Args:
             z (torch.Tensor): embeddings, ``(B, in_channels)``.
@@ -124,13 +114,17 @@ class GrammarDecoder(nn.Module):
 
         Returns:
             torch.Tensor: ``(B, 27, 7)`` log-probabilities; the tokens the grammar forbids after the
-            target prefix are :math:`-\\infty`.
+            target prefix are :math:`-\infty`. (After a token the grammar forbids, a position where
+            no token is allowed is left unmasked, so no entry is NaN.)
 
         Raises:
             ValueError: if the shapes do not fit or a token lies outside the vocabulary.
         """
         logits = self.logits(z, tokens)
         mask = grammar_mask(tokens)
+        # after an ungrammatical token the state machine can reach a dead end with no token allowed;
+        # leave such rows unmasked so that they hold log-probabilities, not NaN
+        mask |= ~mask.any(dim=-1, keepdim=True)
         return torch.log_softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
 
     @torch.no_grad()
@@ -160,16 +154,12 @@ class GrammarDecoder(nn.Module):
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         batch_size = z.shape[0]
-        hidden = self._initial_hidden(z)
-        conditioning = self.input_proj(z)  # (B, H)
-        previous = torch.full((batch_size,), PAD, dtype=torch.long, device=z.device)
+        cache = self.backbone.start(z)
+        token = torch.full((batch_size,), PAD, dtype=torch.long, device=z.device)
         state = initial_state(batch_size, z.device)
         tokens = []
         for position in range(SEQ_LEN):
-            step_input = (self.token_embedding(previous) + self.position_embedding.weight[position]
-                          + conditioning).unsqueeze(1)  # (B, 1, H)
-            output, hidden = self.gru(step_input, hidden)
-            logits = self.out(self.out_dropout(output.squeeze(1)))  # (B, 7)
+            logits = self.backbone.step(cache, position, token)  # (B, 7)
             logits = logits.masked_fill(~allowed_tokens(state), float("-inf"))
             if greedy:
                 token = logits.argmax(dim=-1)
@@ -178,9 +168,8 @@ class GrammarDecoder(nn.Module):
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             tokens.append(token)
             state = advance(state, token)
-            previous = token
         return torch.stack(tokens, dim=1)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, hidden_channels={self.hidden_channels}, "
-                f"num_layers={self.num_layers})")
+                f"num_layers={self.num_layers}, backbone={self.backbone_name!r})")

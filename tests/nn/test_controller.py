@@ -79,3 +79,82 @@ def test_generate():
 def test_bad_trade_off(trade_off):
     with pytest.raises(ValueError, match="trade_off"):
         NAOController(trade_off=trade_off)
+
+
+def test_short_training_lowers_the_joint_loss():
+    controller = small_controller()
+    cells = random_cells(16, seed=3)
+    batch = cells_to_batch(cells)
+    target = torch.linspace(0.8, 0.95, 16)
+    optimizer = torch.optim.Adam(controller.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        out = controller(batch, target)
+        optimizer.zero_grad()
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(controller.parameters(), 5.0)
+        optimizer.step()
+        losses.append(out["loss"].item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(isinstance(cell, ArchSpec) for cell in controller.decode(controller.encode(batch)))
+
+
+def test_move_follows_the_predictor_gradient():
+    controller = small_controller(normalize=False)
+    z = controller.encode(random_cells(8, seed=4)).detach()
+    before = controller.predict(z)
+    after = controller.predict(controller.move(z, 0.5))
+    assert (after > before).all()
+    lower = controller.predict(controller.move(z, -0.5))
+    assert (lower < before).all()
+    per_cell = controller.move(z, torch.zeros(8))
+    assert torch.allclose(per_cell, z)
+    normalised = small_controller().move(torch.randn(8, 32), 3.0)
+    assert torch.allclose(normalised.norm(dim=1), torch.ones(8))
+
+
+def test_generate_and_decode_are_valid_for_moved_embeddings():
+    controller = small_controller()
+    cells = random_cells(100, seed=5)
+    for step in (1.0, 10.0, 100.0, 1000.0):
+        new = controller.generate(cells, step_size=step)
+        assert len(new) == 100 and all(isinstance(cell, ArchSpec) for cell in new)
+    sampled = controller.generate(cells[:10], 5.0, greedy=False, generator=torch.Generator().manual_seed(0))
+    again = controller.generate(cells[:10], 5.0, greedy=False, generator=torch.Generator().manual_seed(0))
+    assert sampled == again
+
+
+def test_device_moves():
+    controller = small_controller().to("cpu")
+    assert controller.encode(random_cells(2, seed=6)).device.type == "cpu"
+
+
+def test_custom_parts_and_mismatch():
+    encoder = GINEncoder(out_channels=16)
+    controller = NAOController(encoder=encoder)
+    assert controller.decoder.in_channels == 16 and controller.predictor.in_channels == 16
+    with pytest.raises(ValueError, match="decoder takes embeddings of size 32"):
+        NAOController(encoder=encoder, decoder=GrammarDecoder(32))
+
+
+def test_bad_input(tmp_path):
+    controller = small_controller()
+    batch = cells_to_batch(random_cells(3, seed=7))
+    with pytest.raises(ValueError, match="target must have shape"):
+        controller(batch, torch.rand(4))
+    wrong = batch.clone()
+    wrong.tokens = wrong.tokens[:, :26]
+    with pytest.raises(ValueError, match="tokens must have shape"):
+        controller(wrong)
+    with pytest.raises(ValueError, match="step_size"):
+        controller.move(torch.randn(3, 32), torch.ones(2))
+    # an unpruned graph without tokens
+    from torch_geometric.data import Data
+    x = torch.eye(5)[[0, 1, 2, 4]]
+    dangling = Data(x=x, edge_index=torch.tensor([[0, 0, 1], [1, 2, 3]]), num_nodes=4)
+    with pytest.raises(ValueError, match="not a pruned cell"):
+        controller(dangling)
+    path = tmp_path / "not_a_controller.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="not a saved NAOController"):
+        NAOController.load(path)

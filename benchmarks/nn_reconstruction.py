@@ -1,0 +1,129 @@
+"""Compare encoder and decoder variants by how well a short autoencoder training reconstructs cells.
+
+Trains the encoder and decoder of an :class:`~gnnas.NAOController` on the reconstruction loss alone
+(Adam) on cells of the NAS-Bench-101 subset table, for each variant for the same wall-clock budget,
+then reports on held-out cells the token accuracy (greedy masked decoding vs the target sequence),
+the share of cells decoded to the exact token sequence, and the share decoded to the same cell up
+to isomorphism (same official hash). Writes ``results.json`` and ``reconstruction.png``.
+
+    python benchmarks/nn_reconstruction.py                       # all variants, 120 s each
+    python benchmarks/nn_reconstruction.py --variants both undirected --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gnnas import ArchSpec, NAOController
+from gnnas.nn import cells_to_batch
+
+VARIANTS = {
+    "both": {},
+    "forward": {"encoder_kwargs": {"direction": "forward"}},
+    "reverse": {"encoder_kwargs": {"direction": "reverse"}},
+    "undirected": {"encoder_kwargs": {"direction": "undirected"}},
+    "both-invariant": {"encoder_kwargs": {"positional": False}},
+    "both-gru64": {"decoder_kwargs": {"backbone": "gru", "hidden_channels": 64, "num_layers": 1}},
+}
+
+
+def read_cells(path: Path, count: int, seed: int) -> list[ArchSpec]:
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
+    return [ArchSpec.from_strings(rows[i]["adjacency"], rows[i]["operations"]) for i in chosen]
+
+
+@torch.no_grad()
+def evaluate(controller: NAOController, cells: list[ArchSpec]) -> dict[str, float]:
+    controller.eval()
+    batch = cells_to_batch(cells)
+    z = controller.encode(batch)
+    decoded = controller.decoder.decode(z)
+    target = batch.tokens
+    nll = float(controller.reconstruction_loss(z, target))
+    specs = [ArchSpec.from_tokens(row) for row in decoded.tolist()]
+    controller.train()
+    return {
+        "nll": nll,
+        "token_accuracy": float((decoded == target).float().mean()),
+        "exact_tokens": float((decoded == target).all(dim=1).float().mean()),
+        "same_cell": float(np.mean([a == b for a, b in zip(specs, cells, strict=True)])),
+    }
+
+
+def run_variant(name: str, train: list[ArchSpec], test: list[ArchSpec], args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    controller = NAOController(**VARIANTS[name])
+    optimizer = torch.optim.Adam(controller.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    curve = []
+    start = time.perf_counter()
+    iterations = 0
+    while time.perf_counter() - start < args.seconds:
+        index = rng.choice(len(train), size=args.batch_size, replace=False)
+        batch = cells_to_batch([train[i] for i in index])
+        loss = controller(batch)["nll"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        iterations += 1
+        if iterations % args.eval_every == 0:
+            curve.append({"iteration": iterations, "seconds": time.perf_counter() - start,
+                          **evaluate(controller, test[:512])})
+    final = evaluate(controller, test)
+    print(f"{name:>15}: {iterations} it, {final}", flush=True)
+    return {"variant": name, "config": controller.get_config(), "iterations": iterations,
+            "final": final, "curve": curve}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--csv", type=Path, default=Path("../shared/nb101/nb101_subset_30k.csv"))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--train-cells", type=int, default=20000)
+    parser.add_argument("--test-cells", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=120.0, help="training budget per variant")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("results/nn_reconstruction"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cells = read_cells(args.csv, args.train_cells + args.test_cells, args.seed)
+    train, test = cells[:args.train_cells], cells[args.train_cells:]
+    results = [run_variant(name, train, test, args) for name in args.variants]
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
+    (args.out / "results.json").write_text(json.dumps({"config": config, "results": results}, indent=2))
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for result in results:
+        seconds = [point["seconds"] for point in result["curve"]]
+        axes[0].plot(seconds, [point["nll"] for point in result["curve"]], label=result["variant"])
+        axes[1].plot(seconds, [point["same_cell"] for point in result["curve"]], label=result["variant"])
+    axes[0].set(xlabel="training time (s)", ylabel="held-out NLL per token", yscale="log")
+    axes[1].set(xlabel="training time (s)", ylabel="held-out cells decoded exactly (up to isomorphism)")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(args.out / "reconstruction.png", dpi=120)
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'reconstruction.png'}")
+
+
+if __name__ == "__main__":
+    main()
