@@ -65,7 +65,8 @@ from typing import Any
 import numpy as np
 
 from gnnas.ged._tables import PermutationTables, chunk_values, free_tables, pinned_tables
-from gnnas.ged.packing import PackedCells, as_spec, mismatch_masks, pack
+from gnnas.ged.packing import NONE_LABEL, PackedCells, as_spec, io_slot_order, mismatch_masks, pack
+from gnnas.space.spec import ArchSpec
 
 __all__ = ["graph_edit_distance", "pairwise_ged", "paired_ged"]
 
@@ -144,6 +145,27 @@ def _run(tasks: list[Callable[[], None]], work: int, num_workers: int | None) ->
     with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy releases the GIL in the kernels
         for future in [pool.submit(task) for task in tasks]:
             future.result()
+
+
+_UPPER = np.triu_indices(7, 1)
+_UPPER_WEIGHTS = np.int64(1) << np.arange(21, dtype=np.int64)
+_FULL_WEIGHTS = np.uint64(1) << np.arange(49, dtype=np.uint64)
+
+
+def _single(spec: ArchSpec, pin_io: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(upper (1,), code (1,), labels (1, 7), movable)`` of one cell: :func:`layout` without packing."""
+    v = spec.num_vertices
+    matrix = np.zeros((7, 7), dtype=np.int64)
+    matrix[:v, :v] = spec.matrix
+    labels = np.full(7, NONE_LABEL, dtype=np.int8)
+    labels[:v] = spec.op_indices
+    if pin_io:
+        order = io_slot_order(np.array([v]))[0]
+        matrix, labels = matrix[np.ix_(order, order)], labels[order]
+    upper = matrix[_UPPER] @ _UPPER_WEIGHTS
+    code = np.bitwise_or.reduce(_FULL_WEIGHTS[matrix.reshape(-1).astype(bool)])
+    return (np.array([upper]), np.array([code], dtype=np.uint64), labels[None, :],
+            v - 2 if pin_io else v)
 
 
 def _check_workers(num_workers: int | None) -> None:
@@ -242,9 +264,12 @@ def graph_edit_distance(a: Any, b: Any, *, pin_io: bool = False) -> int:
         >>> graph_edit_distance(a, b)
         2
     """
-    pa = pack([as_spec(a, "a")], "a")
-    pb = pack([as_spec(b, "b")], "b")
-    return int(_paired(pa, pb, pin_io)[0])
+    upper_a, _, labels_a, movable_a = _single(as_spec(a, "a"), pin_io)
+    _, code_b, labels_b, movable_b = _single(as_spec(b, "b"), pin_io)
+    tables = tables_for(pin_io)
+    size = tables.prefix[max(movable_a, movable_b)]
+    mismatch = mismatch_masks(labels_a, labels_b)
+    return int(block_costs(tables, size, upper_a, None, code_b, mismatch)[0])
 
 
 def paired_ged(
