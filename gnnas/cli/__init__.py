@@ -1,0 +1,23 @@
+r"""The ``gnnas`` command line: thin wrappers over the library for the main jobs.
+
+=====================  =====================================================================
+``gnnas enumerate``    enumerate and cache the 423,624 cells (:func:`gnnas.space.enumerate_cells`)
+``gnnas convert``      convert the official ``.tfrecord`` file (:class:`gnnas.nasbench.NASBench101`)
+``gnnas pretrain``     pretrain a controller with a loss preset (:func:`gnnas.pretrain.pretrain`)
+``gnnas search``       NAO, random search, evolution, local search (:mod:`gnnas.search`)
+``gnnas locality``     the locality benchmark, the paper's Fig. 1 and 2 (``benchmarks/locality.py``)
+``gnnas benchmark``    any script of ``benchmarks/`` (``gnnas benchmark search``: Table 1)
+``gnnas hash``         the official module hash of a cell
+``gnnas ged``          the exact graph edit distance between two cells
+=====================  =====================================================================
+
+``python -m gnnas`` is the same command. Errors that are the user's (a bad value, a missing
+file) print ``gnnas: error: ...`` and exit with status 2, without a traceback
+(``GNNAS_DEBUG=1`` shows it). Settings of long runs come from flags or ``--config FILE.json``
+(flags win) and are saved as ``command.json`` beside the results (:mod:`gnnas.cli.settings`).
+"""
+
+from gnnas.cli.main import USER_ERRORS, build_parser, main
+from gnnas.cli.settings import CLIError
+
+__all__ = ["main", "build_parser", "CLIError", "USER_ERRORS"]

@@ -1,0 +1,133 @@
+r"""The ``gnnas`` command: one parser, subcommands, and errors without tracebacks.
+
+A user's mistake (a bad value, a missing file, a cell outside a table) ends the command with
+``gnnas: error: <what was wrong>`` on standard error and exit status 2, as argparse does for bad
+flags; set ``GNNAS_DEBUG=1`` to see the traceback instead. An interrupted command exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from gnnas.cli import benchmark, cells, convert, enumerate, pretrain, search
+from gnnas.cli.settings import CLIError
+
+__all__ = ["main", "build_parser", "USER_ERRORS"]
+
+_DESCRIPTION = """\
+gnnas: pretraining NAS controllers with locality-based self-supervised learning, on PyG.
+
+Each subcommand is a thin wrapper over the library (gnnas.space, gnnas.nasbench, gnnas.pretrain,
+gnnas.search, benchmarks/); `gnnas COMMAND --help` explains its options. Long-running commands
+take their settings from flags or `--config FILE.json` (flags win) and save them as
+`command.json` beside their results.
+"""
+
+_EPILOG = """\
+examples:
+  gnnas enumerate                                   # the 423,624 cells, cached
+  gnnas convert nasbench_only108.tfrecord           # the official file, once
+  gnnas pretrain --loss MarginLoss --iterations 2000 --out results/pretrain/margin
+  gnnas search --method nao --data ../shared/nb101/nb101_subset_30k.csv --controller MarginLoss
+  gnnas locality --quick                            # the paper's Fig. 1 and 2, small
+  gnnas ged 010001000:input,conv3x3,output 011001000:input,maxpool,output   # 2
+"""
+
+#: The exception types reported as user mistakes (message, exit status 2, no traceback).
+#: ``OutOfDomainError``, ``TFRecordError`` and ``CLIError`` are ``ValueError`` s;
+#: ``CellNotFoundError`` is a ``KeyError``.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
+
+_SUBCOMMANDS = (
+    enumerate,
+    convert,
+    pretrain,
+    search,
+    benchmark.Locality,
+    benchmark.Benchmark,
+    cells.Ged,
+    cells.Hash,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the parser of the ``gnnas`` command and its subcommands.
+
+    Returns:
+        argparse.ArgumentParser: the parser; ``parse_args`` gives a namespace whose ``run``
+        attribute is the subcommand's function.
+    """
+    import gnnas
+
+    parser = argparse.ArgumentParser(
+        prog="gnnas",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gnnas {gnnas.__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    for command in _SUBCOMMANDS:
+        sub = subparsers.add_parser(
+            command.NAME,
+            help=command.HELP,
+            description=command.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            add_help=not getattr(command, "PASSTHROUGH", False),
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def _error(message: str) -> int:
+    print(f"gnnas: error: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.strerror}: {os.fspath(error.filename)!r}"
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return text or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the ``gnnas`` command.
+
+    Args:
+        argv (Sequence[str], optional): the arguments after ``gnnas``. (default: :obj:`None`,
+            ``sys.argv[1:]``)
+
+    Returns:
+        int: the exit status: 0 on success, 2 on a user mistake, 130 when interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from gnnas.space import CellNotFoundError
+
+    try:
+        for command in (benchmark.Locality, benchmark.Benchmark):
+            if argv and argv[0] == command.NAME:  # argparse would eat the benchmark's own flags
+                return command.run_argv(argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.argv = argv  # recorded in command.json
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return int(args.run(args) or 0)
+    except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message already printed)
+        code = stop.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        return _error(str(code))
+    except KeyboardInterrupt:
+        print("gnnas: interrupted", file=sys.stderr, flush=True)
+        return 130
+    except (*USER_ERRORS, CellNotFoundError, CLIError) as error:
+        if os.environ.get("GNNAS_DEBUG"):
+            raise
+        return _error(_message(error))

@@ -1,0 +1,320 @@
+r"""``gnnas pretrain``: pretrain a controller's encoder and decoder with any loss preset.
+
+A thin wrapper over :func:`gnnas.pretrain.pretrain` and :class:`gnnas.pretrain.PretrainConfig`:
+each flag sets one field of the config (``--iterations`` is ``max_iterations``,
+``--checkpoint-every`` is ``checkpoint_interval``, ``--log-every`` is ``log_interval``); a
+``--config`` file may name any field. The output folder receives ``command.json`` (this
+command's settings) and, from the library, ``config.json``, ``log.jsonl``, ``checkpoint.pt``,
+``summary.json`` and ``controller.pt`` (load it with :meth:`gnnas.NAOController.load`, or pass
+the folder to ``gnnas search --controller``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gnnas.cli.settings import COMMAND_FILE, CLIError, add_setting, resolve_settings, save_command
+
+NAME = "pretrain"
+HELP = "pretrain a controller (encoder + decoder) with a metric-loss preset; checkpoints and resume"
+DESCRIPTION = """\
+Pretrains the encoder and decoder of a NAO controller on the locality task: batches of anchors
+and their graph-edit positives, loss = reconstruction NLL + lambda_e * metric loss (the paper's
+Section 3.3). The defaults are the paper's (Table 2: SGD, lr 1.0 decayed x0.2 at iteration 6000,
+2 epochs over the 423,624 cells, which takes days on a CPU); --loss picks a row of Table 3, whose
+batch size and lambda_e apply unless --batch-size / --lambda-e are given.
+
+Settings: defaults < --config FILE.json (a JSON object of PretrainConfig fields, or the
+command.json / config.json of an earlier run) < flags. With --resume and no --config, the
+settings come from OUT/command.json. Under torchrun every process runs the same command:
+  torchrun --nproc_per_node=2 -m gnnas pretrain --loss MarginLoss --out results/pretrain/ddp
+
+examples:
+  gnnas pretrain --loss MarginLoss --iterations 2000 --out results/pretrain/margin
+  gnnas pretrain --loss NoMetricLoss --iterations 200 --batch-size 64 --num-anchors 5000
+  gnnas pretrain --out results/pretrain/margin --resume       # after an interruption
+"""
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object such as '{{\"hidden_channels\": 64}}', got {text!r}"
+        )
+    return value
+
+
+def _defaults() -> dict[str, Any]:
+    from gnnas.pretrain import PretrainConfig
+
+    values = PretrainConfig().to_dict()
+    values.update(output_dir=None, num_anchors=None)
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the options of ``gnnas pretrain`` to ``parser``."""
+    from gnnas.pretrain import PRESET_NAMES
+
+    d = _defaults()
+    run = parser.add_argument_group("run")
+    add_setting(
+        run,
+        "--out",
+        key="output_dir",
+        default="results/pretrain/<loss>-seed<seed>",
+        metavar="DIR",
+        help="output folder: command.json, config.json, log.jsonl, checkpoint.pt, controller.pt",
+    )
+    run.add_argument(
+        "--config",
+        metavar="FILE.json",
+        help="settings from a JSON file (a JSON object, or an earlier run's command.json); flags override it",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint.pt (a fresh start if there is none)",
+    )
+    add_setting(
+        run,
+        "--checkpoint-every",
+        key="checkpoint_interval",
+        type=int,
+        metavar="N",
+        default=d["checkpoint_interval"],
+        help="iterations between checkpoints; 0: only the final one",
+    )
+    add_setting(
+        run,
+        "--log-every",
+        key="log_interval",
+        type=int,
+        metavar="N",
+        default=d["log_interval"],
+        help="iterations between progress updates (log.jsonl gets every iteration)",
+    )
+    add_setting(
+        run,
+        "--device",
+        key="device",
+        default=d["device"],
+        help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'",
+    )
+    add_setting(
+        run,
+        "--num-workers",
+        key="num_workers",
+        type=int,
+        metavar="N",
+        default=d["num_workers"],
+        help="DataLoader workers making the positives",
+    )
+    add_setting(
+        run, "--no-progress", key="progress", action="store_false", default=True, help="no progress bar"
+    )
+
+    loss = parser.add_argument_group("loss and data")
+    add_setting(
+        loss,
+        "--loss",
+        key="loss",
+        choices=list(PRESET_NAMES),
+        default=d["loss"],
+        metavar="PRESET",
+        help=f"metric-loss preset of the paper's Table 3, one of: {', '.join(PRESET_NAMES)}",
+    )
+    add_setting(
+        loss,
+        "--lambda-e",
+        key="lambda_e",
+        type=float,
+        default="the preset's",
+        help="weight of the metric loss",
+    )
+    add_setting(
+        loss,
+        "--batch-size",
+        key="batch_size",
+        type=int,
+        default="the preset's",
+        help="graphs per iteration, a multiple of 1 + num_positives (anchors and their positives)",
+    )
+    add_setting(
+        loss,
+        "--num-positives",
+        key="num_positives",
+        type=int,
+        default=d["num_positives"],
+        help="positives per anchor",
+    )
+    add_setting(
+        loss,
+        "--num-anchors",
+        key="num_anchors",
+        type=int,
+        metavar="N",
+        default="all 423,624 cells",
+        help="train on N anchors drawn uniformly (with --seed) from the space",
+    )
+    add_setting(
+        loss,
+        "--seed",
+        key="seed",
+        type=int,
+        default=d["seed"],
+        help="seed of the initialisation, the positives and the anchors",
+    )
+
+    optim = parser.add_argument_group("optimisation")
+    add_setting(
+        optim,
+        "--iterations",
+        key="max_iterations",
+        type=int,
+        metavar="N",
+        default="2 epochs",
+        help="stop after N iterations (the lr schedule is not rescaled)",
+    )
+    add_setting(
+        optim, "--epochs", key="epochs", type=int, default=d["epochs"], help="passes over the anchors"
+    )
+    add_setting(optim, "--lr", key="lr", type=float, default=d["lr"], help="SGD learning rate")
+    add_setting(optim, "--momentum", key="momentum", type=float, default=d["momentum"], help="SGD momentum")
+    add_setting(
+        optim,
+        "--weight-decay",
+        key="weight_decay",
+        type=float,
+        default=d["weight_decay"],
+        help="SGD weight decay",
+    )
+    add_setting(
+        optim,
+        "--lr-milestones",
+        key="lr_milestones",
+        type=int,
+        nargs="*",
+        metavar="ITER",
+        default=d["lr_milestones"],
+        help="iterations at which the lr is multiplied by --lr-gamma",
+    )
+    add_setting(
+        optim, "--lr-gamma", key="lr_gamma", type=float, default=d["lr_gamma"], help="lr decay factor"
+    )
+    add_setting(
+        optim,
+        "--grad-clip",
+        key="grad_clip",
+        type=float,
+        default=d["grad_clip"],
+        help="clip the gradients' total 2-norm to this value",
+    )
+
+    nets = parser.add_argument_group("networks")
+    add_setting(
+        nets,
+        "--encoder",
+        key="encoder",
+        type=_json_object,
+        metavar="JSON",
+        default=d["encoder"],
+        help="keyword arguments of the GIN encoder, e.g. '{\"hidden_channels\": 64}'",
+    )
+    add_setting(
+        nets,
+        "--decoder",
+        key="decoder",
+        type=_json_object,
+        metavar="JSON",
+        default=d["decoder"],
+        help="keyword arguments of the grammar-masked decoder",
+    )
+    add_setting(
+        nets,
+        "--decode-every",
+        key="decode_interval",
+        type=int,
+        metavar="N",
+        default=d["decode_interval"],
+        help="log the greedy-decoding accuracy every N iterations; 0: never",
+    )
+    add_setting(
+        nets,
+        "--decode-samples",
+        key="decode_samples",
+        type=int,
+        metavar="N",
+        default=d["decode_samples"],
+        help="cells decoded each time",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Merges defaults, the config file and the flags into this command's settings.
+
+    Returns:
+        dict: the fields of :class:`~gnnas.pretrain.PretrainConfig` plus ``output_dir`` and
+        ``num_anchors``.
+
+    Raises:
+        CLIError: on an unknown setting in the config file.
+    """
+    if args.resume and getattr(args, "config", None) is None and hasattr(args, "output_dir"):
+        saved = Path(args.output_dir) / COMMAND_FILE
+        if saved.is_file():
+            args.config = os.fspath(saved)
+    settings = resolve_settings(args, _defaults())
+    if settings["output_dir"] is None:
+        settings["output_dir"] = os.path.join(
+            "results", "pretrain", f"{settings['loss']}-seed{settings['seed']}"
+        )
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the pretraining and prints its summary; returns the exit status."""
+    from gnnas.pretrain import PretrainConfig, pretrain
+
+    settings = settings_from_args(args)
+    values = {k: v for k, v in settings.items() if k not in ("output_dir", "num_anchors")}
+    fields = {f.name for f in dataclasses.fields(PretrainConfig)}
+    config = PretrainConfig.from_dict({k: v for k, v in values.items() if k in fields})
+    num_anchors = settings["num_anchors"]
+    out = Path(settings["output_dir"])
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {os.fspath(out)!r} exists and is not a folder")
+    cells = None
+    if num_anchors is not None:
+        if isinstance(num_anchors, bool) or not isinstance(num_anchors, int) or num_anchors < 2:
+            raise CLIError(f"--num-anchors must be an integer >= 2, got {num_anchors!r}")
+        from gnnas.space import sample_cells
+
+        cells = sample_cells(num_anchors, seed=config.seed)
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    if main_process:
+        save_command(out, NAME, settings, getattr(args, "argv", None), resume=bool(args.resume))
+    result = pretrain(config, cells=cells, output_dir=out, resume=bool(args.resume))
+    if main_process:
+        summary = result.summary
+        shown = ", ".join(
+            f"{k} {summary[k]:.4g}"
+            for k in ("loss", "recon_loss", "metric_loss", "token_acc", "cell_acc")
+            if summary.get(k) is not None
+        )
+        print(
+            f"pretrained {summary.get('iterations')} iterations with {config.loss}: {shown} "
+            f"(mean of the last {summary.get('window')})"
+        )
+        print(f"controller: {out / 'controller.pt'}")
+        print(f"results: {out}/ (command.json, config.json, log.jsonl, summary.json, checkpoint.pt)")
+    return 0

@@ -1,0 +1,601 @@
+r"""``gnnas search``: run a search method on a NAS-Bench-101 table under a query budget.
+
+A thin wrapper over :mod:`gnnas.search`: it reads the table (a CSV table or the official
+``.tfrecord`` file, through :class:`~gnnas.nasbench.NASBench101`), builds a budgeted
+:class:`~gnnas.search.Oracle` (a proposal outside a partial table is mapped to the table cell at
+the smallest exact graph edit distance), runs the method once per seed with checkpoints, and
+writes each run's :class:`~gnnas.search.SearchResult` as ``seed<k>.json``, the aggregate as
+``summary.json`` and the settings as ``command.json``.
+
+Every field of the methods' settings dataclasses (:class:`~gnnas.search.NAOConfig`,
+:class:`~gnnas.search.RegularizedEvolutionConfig`, :class:`~gnnas.search.LocalSearchConfig`,
+:class:`~gnnas.search.RandomSearchConfig`) is a flag, generated from the dataclass, so the
+command follows the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from gnnas.cli.settings import CLIError, add_setting, read_config_file, resolve_settings, save_command
+
+NAME = "search"
+HELP = "run NAO, random search, regularized evolution or local search on a table under a query budget"
+DESCRIPTION = """\
+Runs one search method, once per seed, on a NAS-Bench-101 table under a budget of queries (a
+query counts once per distinct table cell). --data is a CSV table in the layout of
+nb101_subset_30k.csv (30,001 real cells, one-repeat validation accuracy) or the official
+nasbench_only108.tfrecord / nasbench_full.tfrecord (converted once, see `gnnas convert`). On a
+partial table a proposal outside it is replaced by the table cell at the smallest exact graph
+edit distance (--mapping auto/nearest); on the whole space nothing is mapped.
+
+NAO starts from a fresh controller (--controller fresh), from one pretrained with a loss preset
+(--controller MarginLoss: trained once with --pretrain-iterations and cached), or from a
+controller.pt written by `gnnas pretrain` (--controller results/pretrain/margin).
+
+Settings: defaults < --config FILE.json (a JSON object of settings, method settings under
+"options"; or an earlier run's command.json) < flags. Results in --out: seed<k>.json (the
+run's configuration and every query), summary.json, command.json; with --resume finished seeds
+are loaded and interrupted ones continue from seed<k>.ckpt.
+
+examples:
+  gnnas search --method random --data ../shared/nb101/nb101_subset_30k.csv --seeds 0 1 2 --budget 300
+  gnnas search --method evolution --data nasbench_only108.tfrecord --population-size 100 --sample-size 25
+  gnnas search --method nao --data ../shared/nb101/nb101_subset_30k.csv --controller MarginLoss \\
+      --pretrain-iterations 300 --num-init 64 --outer-epochs 7 --inner-epochs 20 --num-candidates 32
+"""
+
+#: The methods by command-line name (the long names of :data:`gnnas.search.SEARCHES` work too).
+METHODS: dict[str, str] = {
+    "nao": "nao",
+    "random": "random",
+    "evolution": "regularized_evolution",
+    "local": "local_search",
+}
+
+#: Fields of the methods' settings that the command sets itself.
+_HIDDEN_FIELDS = frozenset({"controller_init"})
+
+_FULL_SPACE = 423_624
+
+
+def _method_classes() -> dict[str, type]:
+    from gnnas.search import SEARCHES
+
+    return {short: SEARCHES[long] for short, long in METHODS.items()}
+
+
+def _method_name(text: str) -> str:
+    """Returns the short name of a method given by its short or long name."""
+    text = str(text)
+    if text in METHODS:
+        return text
+    for short, long in METHODS.items():
+        if text == long:
+            return short
+    raise CLIError(f"unknown method {text!r}; expected one of {sorted(METHODS)}")
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """The ``Args:`` descriptions of a dataclass's docstring, by field name (one line each)."""
+    docs: dict[str, str] = {}
+    text = cls.__doc__ or ""
+    if "Args:" not in text:
+        return docs
+    body = text.split("Args:", 1)[1]
+    current = None
+    for line in body.splitlines():
+        match = re.match(r"^\s{4,8}(\w+) \(([^)]*)\):\s*(.*)$", line)
+        if match:
+            current = match.group(1)
+            docs[current] = match.group(3)
+        elif current and line.strip() and not re.match(r"^\s*\w+:\s*$", line):
+            docs[current] += " " + line.strip()
+        elif not line.strip():
+            current = None
+    cleaned = {}
+    for name, doc in docs.items():
+        doc = re.sub(r"\s*\(default:.*?\)\s*$", "", doc)
+        doc = re.sub(r":(?:class|obj|math|meth|func|data|attr):`~?([^`]*)`", r"\1", doc)
+        doc = doc.replace("``", "").replace("\\", "")
+        cleaned[name] = doc.strip().rstrip(".")
+    return cleaned
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"expected JSON, got {text!r} ({error})") from None
+
+
+def _optional(kind: Any) -> Any:
+    def parse(text: str) -> Any:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = getattr(kind, "__name__", "value")
+    return parse
+
+
+def _parser_of(annotation: Any) -> tuple[Any, str]:
+    """An argparse ``type`` and a metavar for a dataclass field annotation."""
+    base, optional = annotation, False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(members) < len(typing.get_args(annotation))
+        base = members[0] if len(members) == 1 else Any
+    origin = typing.get_origin(base) or base
+    if origin is bool:
+        return _parse_bool, "BOOL"
+    if origin in (int, float, str):
+        return (_optional(origin) if optional else origin), origin.__name__.upper()
+    return _parse_json, "JSON"
+
+
+def _method_fields() -> dict[str, dict[str, Any]]:
+    """Every settings field of every method: its default, parser, metavar, help and methods."""
+    fields: dict[str, dict[str, Any]] = {}
+    for short, cls in _method_classes().items():
+        config_cls = cls.Config
+        if not dataclasses.is_dataclass(config_cls):
+            continue
+        hints = typing.get_type_hints(config_cls)
+        docs = _field_docs(config_cls)
+        defaults = dataclasses.asdict(config_cls())
+        for field in dataclasses.fields(config_cls):
+            if field.name in _HIDDEN_FIELDS:
+                continue
+            entry = fields.setdefault(field.name, {"methods": [], "defaults": {}})
+            entry["methods"].append(short)
+            entry["defaults"][short] = defaults[field.name]
+            entry.setdefault("parse", _parser_of(hints.get(field.name, str)))
+            entry.setdefault("help", docs.get(field.name, f"see {config_cls.__name__}"))
+    return fields
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "method": "random",
+        "data": None,
+        "seeds": [0],
+        "budget": 300,
+        "mapping": "auto",
+        "metric": "validation_accuracy",
+        "epochs": 108,
+        "repeat": 0,
+        "controller": "fresh",
+        "pretrain_iterations": None,
+        "pretrain_seed": 0,
+        "output_dir": None,
+        "checkpoint_every": 1,
+        "options": {},
+    }
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else json.dumps(value)
+
+
+def _repeat(text: str) -> int | str:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the options of ``gnnas search`` to ``parser``."""
+    d = _defaults()
+    main = parser.add_argument_group("search")
+    add_setting(
+        main,
+        "--method",
+        key="method",
+        choices=sorted(METHODS),
+        default=d["method"],
+        help="the search method: nao, random (uniform over the table), evolution (regularized "
+        "evolution) or local (local search)",
+    )
+    add_setting(
+        main,
+        "--data",
+        key="data",
+        metavar="PATH",
+        default=d["data"],
+        help="the table: a .csv table (e.g. ../shared/nb101/nb101_subset_30k.csv) or the official "
+        ".tfrecord file; required",
+    )
+    add_setting(
+        main,
+        "--seeds",
+        key="seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        default=d["seeds"],
+        help="one run per seed",
+    )
+    add_setting(
+        main,
+        "--budget",
+        key="budget",
+        type=_optional(int),
+        metavar="N",
+        default=d["budget"],
+        help="queries per run (distinct table cells); 'none' for no limit",
+    )
+    add_setting(
+        main,
+        "--out",
+        key="output_dir",
+        metavar="DIR",
+        default="results/search/<method>",
+        help="output folder: seed<k>.json, summary.json, command.json",
+    )
+    main.add_argument(
+        "--config",
+        metavar="FILE.json",
+        help='settings from a JSON file (method settings under "options"); flags override it',
+    )
+    main.add_argument(
+        "--resume",
+        action="store_true",
+        help="load finished seeds from --out and continue interrupted ones from their checkpoint",
+    )
+    add_setting(
+        main,
+        "--checkpoint-every",
+        key="checkpoint_every",
+        type=int,
+        metavar="STEPS",
+        default=d["checkpoint_every"],
+        help="steps between checkpoints (a step is one query for random "
+        "search, one child for evolution, one neighbourhood for local search, one outer epoch for NAO)",
+    )
+    main.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    oracle = parser.add_argument_group("oracle")
+    add_setting(
+        oracle,
+        "--mapping",
+        key="mapping",
+        choices=["auto", "nearest", "none"],
+        default=d["mapping"],
+        help="a proposal outside the table: 'nearest' queries the table cell at the smallest exact GED, "
+        "'none' is an error, 'auto' is 'nearest' unless the table is the whole space",
+    )
+    add_setting(
+        oracle,
+        "--metric",
+        key="metric",
+        default=d["metric"],
+        help="the metric maximised (a key of NASBench101.query, e.g. test_accuracy if the table has it)",
+    )
+    add_setting(
+        oracle, "--epochs", key="epochs", type=int, default=d["epochs"], help="epoch budget of the metric"
+    )
+    add_setting(
+        oracle,
+        "--repeat",
+        key="repeat",
+        type=_repeat,
+        default=d["repeat"],
+        help="training run of each cell: a run index, or mean, median, min or max over the runs",
+    )
+
+    nao = parser.add_argument_group("NAO controller")
+    add_setting(
+        nao,
+        "--controller",
+        key="controller",
+        metavar="SOURCE",
+        default=d["controller"],
+        help="NAO's starting controller: 'fresh', a loss preset (e.g. MarginLoss, pretrained once and "
+        "cached) or a controller.pt file or `gnnas pretrain` output folder",
+    )
+    add_setting(
+        nao,
+        "--pretrain-iterations",
+        key="pretrain_iterations",
+        type=_optional(int),
+        metavar="N",
+        default="the paper's 2 epochs",
+        help="iterations of the cached pretraining of --controller PRESET",
+    )
+    add_setting(
+        nao,
+        "--pretrain-seed",
+        key="pretrain_seed",
+        type=int,
+        default=d["pretrain_seed"],
+        help="seed of the cached pretraining of --controller PRESET",
+    )
+
+    groups: dict[tuple[str, ...], Any] = {}
+    titles = {
+        "nao": "NAO",
+        "random": "random search",
+        "evolution": "regularized evolution",
+        "local": "local search",
+    }
+    for name, entry in _method_fields().items():
+        methods = tuple(entry["methods"])
+        if methods not in groups:
+            groups[methods] = parser.add_argument_group(
+                "settings of " + " and ".join(titles[m] for m in methods)
+            )
+        kind, metavar = entry["parse"]
+        defaults = entry["defaults"]
+        shown = (
+            ", ".join(f"{m}: {_show(v)}" for m, v in defaults.items())
+            if len(set(map(_show, defaults.values()))) > 1
+            else _show(next(iter(defaults.values())))
+        )
+        groups[methods].add_argument(
+            "--" + name.replace("_", "-"),
+            dest="option__" + name,
+            type=kind,
+            metavar=metavar,
+            default=argparse.SUPPRESS,
+            help=f"{entry['help']} (default: {shown})",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Merges defaults, the config file and the flags into this command's settings.
+
+    Returns:
+        dict: the settings; the method's own settings are under ``"options"``.
+
+    Raises:
+        CLIError: on an unknown setting, or a method setting that the method does not have.
+    """
+    defaults = _defaults()
+    settings = resolve_settings(args, defaults)
+    options = (
+        dict(read_config_file(args.config).get("options") or {}) if getattr(args, "config", None) else {}
+    )
+    if not isinstance(options, dict):
+        raise CLIError('the config file\'s "options" must be a JSON object of method settings')
+    flags = {key[len("option__") :]: value for key, value in vars(args).items() if key.startswith("option__")}
+    options.update(flags)
+    settings["options"] = options
+    settings["method"] = _method_name(settings["method"])
+    method = settings["method"]
+    fields = _method_fields()
+    for name in options:
+        if name not in fields:
+            raise CLIError(f"unknown method setting {name!r}; expected one of {sorted(fields)}")
+        if method not in fields[name]["methods"]:
+            flag = "--" + name.replace("_", "-")
+            raise CLIError(
+                f"{flag} is a setting of {' and '.join(fields[name]['methods'])}, not of --method {method}"
+            )
+    if settings["output_dir"] is None:
+        settings["output_dir"] = os.path.join("results", "search", method)
+    seeds = settings["seeds"]
+    if isinstance(seeds, int):
+        seeds = [seeds]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+    ):
+        raise CLIError(f"--seeds must be non-negative integers, got {settings['seeds']!r}")
+    if len(set(seeds)) != len(seeds):
+        raise CLIError(f"--seeds has repeated values: {seeds}")
+    settings["seeds"] = seeds
+    if settings["checkpoint_every"] < 1:
+        raise CLIError(f"--checkpoint-every must be >= 1, got {settings['checkpoint_every']}")
+    if method != "nao" and settings["controller"] != "fresh":
+        raise CLIError(f"--controller applies to --method nao, not {method}")
+    return settings
+
+
+def load_table(path: str | os.PathLike[str], progress: bool = True) -> Any:
+    """Reads a CSV table or the official ``.tfrecord`` file as a :class:`~gnnas.nasbench.NASBench101`.
+
+    Raises:
+        CLIError: if the file does not exist.
+    """
+    from gnnas.nasbench import NASBench101
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise CLIError(
+            f"--data {os.fspath(path)!r}: no such file (a .csv table or the official "
+            "nasbench_only108.tfrecord)"
+        )
+    if file.suffix.lower() == ".csv":
+        return NASBench101.from_csv(file)
+    return NASBench101.from_tfrecord(file, progress=progress)
+
+
+def load_controller(source: str, settings: dict[str, Any], progress: bool = True) -> tuple[Any, str]:
+    """The starting controller of NAO and its label for the results.
+
+    Args:
+        source (str): ``"fresh"``, a loss preset, or a ``controller.pt`` file or a folder holding one.
+        settings (dict): the command's settings (``pretrain_iterations``, ``pretrain_seed``).
+        progress (bool, optional): show the progress bar if a preset has to be trained.
+
+    Returns:
+        tuple: the controller (:obj:`None` for a fresh one) and the label.
+
+    Raises:
+        CLIError: if ``source`` is neither a preset nor an existing file or folder.
+    """
+    from gnnas.pretrain import PRESET_NAMES
+
+    if source == "fresh":
+        return None, "fresh"
+    if source in PRESET_NAMES:
+        from gnnas.pretrain import pretrained_controller
+
+        controller = pretrained_controller(
+            source,
+            iterations=settings["pretrain_iterations"],
+            seed=settings["pretrain_seed"],
+            progress=progress,
+        )
+        return controller, f"pretrained:{source}"
+    path = Path(source).expanduser()
+    if path.is_dir():
+        path = path / "controller.pt"
+    if not path.is_file():
+        raise CLIError(
+            f"--controller {source!r} is neither 'fresh', a loss preset ({', '.join(PRESET_NAMES)}) "
+            "nor an existing controller.pt file or pretraining folder"
+        )
+    from gnnas.nn import NAOController
+
+    return NAOController.load(path), f"checkpoint:{os.fspath(path)}"
+
+
+def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
+    from gnnas.search import Oracle
+
+    mapping = settings["mapping"]
+    if mapping == "auto":
+        mapping = None if len(table) >= _FULL_SPACE else "nearest"
+    elif mapping == "none":
+        mapping = None
+    return Oracle(
+        table,
+        budget=settings["budget"],
+        mapping=mapping,
+        metric=settings["metric"],
+        epochs=settings["epochs"],
+        repeat=settings["repeat"],
+    )
+
+
+def _run_seed(
+    cls: type,
+    config: Any,
+    seed: int,
+    table: Any,
+    settings: dict[str, Any],
+    controller: Any,
+    folder: Path,
+    resume: bool,
+    progress: bool,
+) -> Any:
+    """Runs (or loads, or continues) one seed; returns its :class:`~gnnas.search.SearchResult`."""
+    from tqdm.auto import tqdm
+
+    from gnnas.search import SearchResult
+
+    result_path, checkpoint = folder / f"seed{seed}.json", folder / f"seed{seed}.ckpt"
+    if resume and result_path.is_file():
+        return SearchResult.load(result_path)
+    kwargs = {"controller": controller} if settings["method"] == "nao" else {}
+    oracle = _make_oracle(table, settings)
+    if resume and checkpoint.is_file():
+        search = cls.resume(checkpoint, oracle, **kwargs)
+    else:
+        checkpoint.unlink(missing_ok=True)
+        search = cls(oracle, config, seed=seed, **kwargs)
+    total = settings["budget"] if settings["budget"] is not None else len(oracle)
+    with tqdm(
+        total=total, desc=f"{settings['method']} seed {seed}", unit="query", disable=not progress, leave=False
+    ) as bar:
+        bar.update(oracle.num_queries)
+        while True:
+            result = search.run(
+                checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"], max_steps=1
+            )
+            bar.update(oracle.num_queries - bar.n)
+            if result.stop_reason != "max_steps":
+                break
+    result.save(result_path)
+    checkpoint.unlink(missing_ok=True)
+    return result
+
+
+def _aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("best_accuracy", "regret", "rank", "queries_to_best", "num_queries"):
+        values = [float(s[key]) for s in summaries]
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        out[key] = {"mean": mean, "std": std}
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the search for every seed and prints the Table 1 columns; returns the exit status."""
+    settings = settings_from_args(args)
+    if settings["data"] is None:
+        raise CLIError(
+            "--data is required: a .csv table (e.g. ../shared/nb101/nb101_subset_30k.csv) or the "
+            "official nasbench_only108.tfrecord"
+        )
+    progress = not args.no_progress
+    method = settings["method"]
+    cls = _method_classes()[method]
+    options = dict(settings["options"])
+    table = load_table(settings["data"], progress=progress)
+    controller = None
+    if method == "nao":
+        controller, label = load_controller(settings["controller"], settings, progress=progress)
+        options["controller_init"] = label
+    try:
+        config = cls.Config(**options) if dataclasses.is_dataclass(cls.Config) else None
+    except TypeError as error:
+        raise CLIError(f"bad settings for --method {method}: {error}") from None
+    folder = Path(settings["output_dir"])
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out {os.fspath(folder)!r} exists and is not a folder")
+    save_command(
+        folder, NAME, settings, getattr(args, "argv", None), resume=bool(args.resume), table=repr(table)
+    )
+    summaries = []
+    print(
+        f"{method} on {len(table):,} cells of {settings['data']}, budget {settings['budget']}, "
+        f"seeds {settings['seeds']}"
+    )
+    for seed in settings["seeds"]:
+        result = _run_seed(
+            cls, config, seed, table, settings, controller, folder, bool(args.resume), progress
+        )
+        summary = result.summary()
+        summaries.append(summary)
+        print(
+            f"seed {seed}: best {summary['best_accuracy']:.4f} (regret {summary['regret']:.4f}, rank "
+            f"{summary['rank']}) after {summary['queries_to_best']} of {summary['num_queries']} queries; "
+            f"stopped: {summary['stop_reason']}",
+            flush=True,
+        )
+    aggregate = _aggregate(summaries)
+    (folder / "summary.json").write_text(
+        json.dumps(
+            {"method": method, "data": str(settings["data"]), "runs": summaries, "mean_std": aggregate},
+            indent=2,
+        )
+        + "\n"
+    )
+    if len(summaries) > 1:
+        a = aggregate
+        print(
+            f"mean over {len(summaries)} seeds: best {a['best_accuracy']['mean']:.4f} ± "
+            f"{a['best_accuracy']['std']:.4f}, regret {a['regret']['mean']:.4f}, "
+            f"rank {a['rank']['mean']:.1f}, "
+            f"queries to best {a['queries_to_best']['mean']:.1f}"
+        )
+    print(f"results: {folder}/ (seed<k>.json, summary.json, command.json)")
+    return 0

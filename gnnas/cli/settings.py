@@ -1,0 +1,180 @@
+r"""Settings of a command: defaults, then a JSON config file, then flags; saved beside the results.
+
+Every long-running subcommand (``pretrain``, ``search``) takes its settings from three places,
+each overriding the one before:
+
+1. the defaults of the command (shown in ``--help``);
+2. ``--config FILE.json``: a JSON object of settings, or a ``command.json`` written by an earlier
+   run (its ``"settings"`` entry is used);
+3. the flags given on the command line.
+
+The settings actually used are written as ``command.json`` into the output folder, with the
+command line, the gnnas version and the time, so a result can always be traced back and rerun
+(``gnnas pretrain --config results/pretrain/run/command.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CLIError", "add_setting", "resolve_settings", "read_config_file", "save_command", "COMMAND_FILE"]
+
+#: Name of the file that records a run's command line and settings in its output folder.
+COMMAND_FILE = "command.json"
+
+
+class CLIError(ValueError):
+    """A mistake on the command line (a bad value, a missing file); printed without a traceback."""
+
+
+def add_setting(
+    parser: argparse.ArgumentParser | Any,
+    *flags: str,
+    key: str,
+    default: Any,
+    help: str,
+    **kwargs: Any,
+) -> None:
+    """Adds a flag whose value enters the command's settings under ``key``.
+
+    The flag leaves no attribute behind when it is not given (its argparse default is
+    :data:`argparse.SUPPRESS`), so :func:`resolve_settings` can tell a given flag from a default.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser or argument group.
+        *flags (str): the option strings, e.g. ``"--iterations"``.
+        key (str): the name of the setting.
+        default (Any): the default, shown in the help (the value itself lives in the command's
+            defaults).
+        help (str): what the option does.
+        **kwargs: further :meth:`argparse.ArgumentParser.add_argument` arguments.
+    """
+    shown = (
+        "none" if default is None else json.dumps(default) if isinstance(default, (list, dict)) else default
+    )
+    suffix = "" if kwargs.get("action") in ("store_true", "store_false") else f" (default: {shown})"
+    parser.add_argument(*flags, dest=key, default=argparse.SUPPRESS, help=help + suffix, **kwargs)
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads the settings of a ``--config`` file.
+
+    Args:
+        path (str or os.PathLike): a JSON object of settings, a ``command.json`` written by a run
+            (then its ``"settings"`` entry) or the ``config.json`` of a pretraining run (its
+            ``"config"`` entry).
+
+    Returns:
+        dict: the settings.
+
+    Raises:
+        CLIError: if the file is missing, is not JSON, or holds no object.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise CLIError(f"config file {os.fspath(path)!r} does not exist")
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CLIError(f"cannot read config file {os.fspath(path)!r}: {error}") from None
+    if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "command" in data:
+        data = data["settings"]  # a command.json written by gnnas
+    elif isinstance(data, dict) and isinstance(data.get("config"), dict) and "world_size" in data:
+        data = data["config"]  # a config.json written by gnnas.pretrain.pretrain
+    if not isinstance(data, dict):
+        raise CLIError(f"config file {os.fspath(path)!r} must hold a JSON object of settings")
+    return data
+
+
+def resolve_settings(
+    args: argparse.Namespace,
+    defaults: Mapping[str, Any],
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Merges the defaults, the ``--config`` file (``args.config``) and the given flags.
+
+    Args:
+        args (argparse.Namespace): the parsed flags (settings added with :func:`add_setting`).
+        defaults (Mapping[str, Any]): every setting of the command and its default.
+        aliases (Mapping[str, str], optional): other names a config file may use for a setting
+            (``{"max_iterations": "iterations"}``). (default: :obj:`None`)
+
+    Returns:
+        dict: the settings, with exactly the keys of ``defaults``.
+
+    Raises:
+        CLIError: if the config file names an unknown setting.
+    """
+    settings = dict(defaults)
+    config = getattr(args, "config", None)
+    if config is not None:
+        from_file = read_config_file(config)
+        for name, value in from_file.items():
+            key = (aliases or {}).get(name, name)
+            if key not in defaults:
+                raise CLIError(
+                    f"config file {config!r}: unknown setting {name!r}; "
+                    f"expected names from {sorted(defaults)}"
+                )
+            settings[key] = value
+    for key in defaults:
+        if hasattr(args, key):
+            settings[key] = getattr(args, key)
+    return settings
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def save_command(
+    folder: str | os.PathLike[str],
+    command: str,
+    settings: Mapping[str, Any],
+    argv: Sequence[str] | None = None,
+    **extra: Any,
+) -> Path:
+    """Writes ``command.json`` (command line, settings, versions, time) into ``folder``.
+
+    Args:
+        folder (str or os.PathLike): the output folder (created if needed).
+        command (str): the subcommand, e.g. ``"pretrain"``.
+        settings (Mapping[str, Any]): the settings used.
+        argv (Sequence[str], optional): the command line. (default: :obj:`None`, ``sys.argv``)
+        **extra: further JSON-ready entries.
+
+    Returns:
+        pathlib.Path: the file written.
+    """
+    import gnnas
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "command": command,
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "settings": _jsonable(dict(settings)),
+        "gnnas_version": gnnas.__version__,
+        "python": platform.python_version(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **{k: _jsonable(v) for k, v in extra.items()},
+    }
+    path = folder / COMMAND_FILE
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path

@@ -1,0 +1,134 @@
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from gnnas.cli import build_parser, main
+from tests.cli.conftest import run_cli
+
+SUBCOMMANDS = ["enumerate", "convert", "pretrain", "search", "locality", "benchmark", "ged", "hash"]
+
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert out.startswith("usage: gnnas")
+    for name in SUBCOMMANDS:
+        assert f"    {name}" in out
+
+
+def test_no_command_prints_help(capsys):
+    code, out, _ = run_cli(capsys)
+    assert code == 0 and "usage: gnnas" in out
+
+
+def test_version(capsys):
+    import gnnas
+
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.strip() == f"gnnas {gnnas.__version__}"
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_has_help(capsys, name):
+    code, out, err = run_cli(capsys, name, "--help")
+    assert code == 0, err
+    assert out.startswith(f"usage: gnnas {name}")
+    assert len(out.splitlines()) > 5
+
+
+def test_every_option_is_explained():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"gnnas {name} {action.option_strings or action.dest} has no help"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["pretrain", "--lr", "abc"], "argument --lr: invalid float value: 'abc'"),
+        (["pretrain", "--loss", "HingeLoss"], "argument --loss: invalid choice: 'HingeLoss'"),
+        (["pretrain", "--encoder", "[1, 2]"], "argument --encoder: expected a JSON object"),
+        (["search", "--method", "bayesopt"], "argument --method: invalid choice: 'bayesopt'"),
+        (["search", "--seeds"], "argument --seeds: expected at least one argument"),
+        (["search", "--first-improvement", "maybe"], "expected true or false, got 'maybe'"),
+        (["hash", "0100"], "the following arguments are required: OPS"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_message(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["pretrain", "--batch-size", "12", "--iterations", "1"], "batch_size 12 must be a multiple of"),
+        (["pretrain", "--iterations", "0"], "max_iterations must be a positive integer"),
+        (
+            ["search", "--data", "x.csv", "--method", "nao", "--population-size", "3"],
+            "--population-size is a setting of evolution, not of --method nao",
+        ),
+        (
+            ["search", "--data", "x.csv", "--method", "random", "--controller", "MarginLoss"],
+            "--controller applies to --method nao, not random",
+        ),
+        (["search", "--method", "random"], "--data is required"),
+        (["search", "--seeds", "1", "1", "--data", "x.csv"], "--seeds has repeated values"),
+        (["benchmark", "no_such_benchmark"], "no benchmark 'no_such_benchmark'"),
+        (["hash", "01", "input,output"], "adjacency has 2 characters; 2 ops need 4"),
+        (["ged", "010001000:input,conv3x3,output", "0110:input,output"], "strictly upper triangular"),
+        (["ged", "0100:input,foo", "0110:input,output"], "unknown ops ['foo']"),
+        (["ged", "0100", "0110:input,output"], "expected a cell as ADJ:OPS or a 32-hex module hash"),
+    ],
+)
+def test_bad_values_exit_2_with_a_message(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith("gnnas: error: ") and message in err
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["convert", "{tmp}/nasbench_only108.tfrecord"], "no such file"),
+        (["search", "--data", "{tmp}/missing.csv"], "no such file"),
+        (["pretrain", "--config", "{tmp}/missing.json"], "config file"),
+        (["search", "--data", "{tmp}/missing.csv", "--config", "{tmp}/missing.json"], "does not exist"),
+    ],
+)
+def test_missing_files_exit_2_with_a_message(capsys, tmp_path, argv, message):
+    code, out, err = run_cli(capsys, *(a.format(tmp=tmp_path) for a in argv))
+    assert code == 2
+    assert err.startswith("gnnas: error: ") and message in err and str(tmp_path) in err
+    assert "Traceback" not in err + out
+
+
+def test_debug_environment_variable_shows_the_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("GNNAS_DEBUG", "1")
+    with pytest.raises(ValueError, match="no such file"):
+        main(["search", "--data", str(tmp_path / "missing.csv")])
+
+
+def test_python_dash_m_gnnas_reports_errors_without_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "gnnas", "convert", str(tmp_path / "missing.tfrecord")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("gnnas: error: no such file")
+    assert "Traceback" not in done.stderr
+
+
+def test_console_script_entry_point():
+    scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
+    assert scripts.get("gnnas") == "gnnas.cli:main"

@@ -1,0 +1,176 @@
+import json
+
+import pytest
+
+from gnnas.search import SearchResult
+from tests.cli.conftest import run_cli
+
+QUIET = ["--no-progress"]
+
+
+def test_random_search_seeds_results_and_resume(capsys, tmp_path, tiny_tfrecord):
+    out = tmp_path / "random"
+    argv = [
+        "search",
+        "--method",
+        "random",
+        "--data",
+        tiny_tfrecord,
+        "--seeds",
+        "0",
+        "1",
+        "--budget",
+        "10",
+        "--out",
+        out,
+        *QUIET,
+    ]
+    code, text, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    assert "random on 60 cells" in text and "mean over 2 seeds" in text
+    runs = [SearchResult.load(out / f"seed{k}.json") for k in (0, 1)]
+    assert [r.num_queries for r in runs] == [10, 10] and [r.seed for r in runs] == [0, 1]
+    assert runs[0].oracle["budget"] == 10 and runs[0].oracle["mapping"] == "nearest"  # a partial table
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["best_accuracy"] for s in summary["runs"]] == [r.best_accuracy for r in runs]
+    command = json.loads((out / "command.json").read_text())
+    assert command["settings"]["seeds"] == [0, 1] and command["settings"]["method"] == "random"
+    assert not list(out.glob("*.ckpt"))
+
+    # the same seed gives the same run; --resume loads finished seeds instead of rerunning them
+    again = tmp_path / "again"
+    assert run_cli(capsys, *argv[:-3], "--out", again, *QUIET)[0] == 0
+    assert SearchResult.load(again / "seed0.json").records == runs[0].records
+    (out / "seed1.json").write_text(json.dumps(dict(runs[1].to_dict(), extra={"marker": 1})))
+    assert run_cli(capsys, *argv, "--resume")[0] == 0
+    assert SearchResult.load(out / "seed1.json").extra == {"marker": 1}
+
+
+def test_evolution_from_a_config_file_with_flags_winning(capsys, tmp_path, tiny_tfrecord):
+    config = tmp_path / "search.json"
+    config.write_text(
+        json.dumps(
+            {
+                "method": "evolution",
+                "budget": 12,
+                "seeds": [2],
+                "options": {"population_size": 6, "sample_size": 2, "max_stall": 50},
+            }
+        )
+    )
+    out = tmp_path / "evolution"
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--config",
+        config,
+        "--data",
+        tiny_tfrecord,
+        "--sample-size",
+        "3",
+        "--out",
+        out,
+        *QUIET,
+    )
+    assert code == 0, err
+    result = SearchResult.load(out / "seed2.json")
+    assert result.method == "regularized_evolution" and result.seed == 2
+    chosen = {"population_size": 6, "sample_size": 3, "num_edits": 1, "max_stall": 50}
+    assert {k: result.config[k] for k in chosen} == chosen
+    assert 1 <= result.num_queries <= 12
+
+
+def test_local_search_on_the_whole_table_without_mapping(capsys, tmp_path, tiny_tfrecord):
+    out = tmp_path / "local"
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--method",
+        "local",
+        "--data",
+        tiny_tfrecord,
+        "--budget",
+        "8",
+        "--num-neighbours",
+        "4",
+        "--mapping",
+        "nearest",
+        "--repeat",
+        "mean",
+        "--out",
+        out,
+        *QUIET,
+    )
+    assert code == 0, err
+    result = SearchResult.load(out / "seed0.json")
+    assert result.method == "local_search" and result.config["num_neighbours"] == 4
+    assert result.oracle["repeat"] == "mean" and result.num_queries <= 8
+
+
+def test_nao_with_a_controller_from_gnnas_pretrain(capsys, tmp_path, tiny_tfrecord, space):
+    pretrained = tmp_path / "pretrain"
+    code, _, err = run_cli(
+        capsys,
+        "pretrain",
+        "--loss",
+        "MarginLoss",
+        "--iterations",
+        "1",
+        "--batch-size",
+        "16",
+        "--num-anchors",
+        "16",
+        "--out",
+        pretrained,
+        *QUIET,
+    )
+    assert code == 0, err
+    out = tmp_path / "nao"
+    code, text, err = run_cli(
+        capsys,
+        "search",
+        "--method",
+        "nao",
+        "--data",
+        tiny_tfrecord,
+        "--controller",
+        pretrained,
+        "--budget",
+        "12",
+        "--num-init",
+        "4",
+        "--outer-epochs",
+        "1",
+        "--inner-epochs",
+        "1",
+        "--num-seeds",
+        "2",
+        "--num-candidates",
+        "4",
+        "--max-step-size",
+        "2",
+        "--out",
+        out,
+        *QUIET,
+    )
+    assert code == 0, err
+    result = SearchResult.load(out / "seed0.json")
+    assert result.method == "nao" and 4 <= result.num_queries <= 8
+    assert result.config["controller_init"] == f"checkpoint:{pretrained / 'controller.pt'}"
+    assert result.config["num_init"] == 4 and result.config["inner_epochs"] == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--controller", "nowhere"], "--controller 'nowhere' is neither 'fresh', a loss preset"),
+        (["--metric", "test_accuracy", "--epochs", "12"], "12"),
+        (["--budget", "0"], "budget must be a positive int"),
+    ],
+)
+def test_search_bad_values(capsys, tmp_path, tiny_tfrecord, extra, message):
+    code, out, err = run_cli(
+        capsys, "search", "--method", "nao", "--data", tiny_tfrecord, "--out", tmp_path, *extra, *QUIET
+    )
+    assert code == 2, out
+    assert err.startswith("gnnas: error: ") and message in err and "Traceback" not in err
