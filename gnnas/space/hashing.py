@@ -22,8 +22,11 @@ all vertices of all cells), which is what makes enumerating the whole space fast
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from functools import cache
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +115,7 @@ _MD5_WORD = [i if i < 16 else (5 * i + 1) % 16 if i < 32 else (3 * i + 5) % 16 i
              for i in range(64)]
 _MD5_INIT = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476)
 _CHUNK = 16384
+_MAX_THREADS = 4  # hash_cells works on this many threads at most (fewer if fewer cores are ours)
 
 
 def _md5_buffer(num_messages: int, length: int) -> np.ndarray:
@@ -231,6 +235,57 @@ def _sort_rows(index: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarr
     return result
 
 
+def _num_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(_MAX_THREADS, cores))
+
+
+def _run(function: Callable[[Any], None], tasks: Iterable[Any]) -> None:
+    """Runs ``function`` on every task, on up to :data:`_MAX_THREADS` threads (numpy releases the GIL)."""
+    tasks = list(tasks)
+    threads = min(_num_threads(), len(tasks))
+    if threads <= 1:
+        for task in tasks:
+            function(task)
+        return
+    with ThreadPoolExecutor(threads) as executor:
+        for _ in executor.map(function, tasks):  # re-raises the first error
+            pass
+
+
+def _vertex_round(
+    task: tuple,
+    hexes: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    new: np.ndarray,
+    new_hexes: np.ndarray,
+) -> None:
+    """One refinement round for one chunk of vertices with the same (in-degree, out-degree)."""
+    (k_in, k_out, instances, in_nbrs, out_nbrs), start = task
+    chunk = slice(start, start + _CHUNK)
+    own = instances[chunk]
+    m = len(own)
+    buffer = _md5_buffer(m, 32 * (k_in + k_out + 1) + 2)
+    if k_in:
+        sources = _sort_rows(in_nbrs[chunk], high, low)
+        buffer[:, :32 * k_in] = hexes[sources].view(np.uint8).reshape(m, 32 * k_in)
+    pos = 32 * k_in
+    buffer[:, pos] = ord("|")
+    if k_out:
+        sources = _sort_rows(out_nbrs[chunk], high, low)
+        buffer[:, pos + 1:pos + 1 + 32 * k_out] = hexes[sources].view(np.uint8).reshape(m, 32 * k_out)
+    pos += 1 + 32 * k_out
+    buffer[:, pos] = ord("|")
+    buffer[:, pos + 1:pos + 33] = hexes[own].view(np.uint8).reshape(m, 32)
+    chunk_digests = _md5_digests(buffer)
+    new[own] = chunk_digests  # the chunks write disjoint rows
+    new_hexes[own] = _hex(chunk_digests).view("V32").reshape(m)
+
+
 def _hash_same_size(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """MD5 digests of ``n`` cells with ``V`` vertices each: (n, V, V) uint8, (n, V) labels -> (n, 16)."""
     num_cells, num_vertices = labels.shape
@@ -258,38 +313,20 @@ def _hash_same_size(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
         groups.append((k_in, k_out, instances, in_nbrs, out_nbrs))
 
     hexes = _hex(digests).view("V32").reshape(size)
+    tasks = [(group, start) for group in groups for start in range(0, len(group[2]), _CHUNK)]
     for _ in range(num_vertices):
         high, low = _sort_keys(digests)
         new = np.empty_like(digests)
         new_hexes = np.empty_like(hexes)
-        for k_in, k_out, instances, in_nbrs, out_nbrs in groups:
-            length = 32 * (k_in + k_out + 1) + 2
-            for start in range(0, len(instances), _CHUNK):
-                chunk = slice(start, start + _CHUNK)
-                own = instances[chunk]
-                m = len(own)
-                buffer = _md5_buffer(m, length)
-                if k_in:
-                    sources = _sort_rows(in_nbrs[chunk], high, low)
-                    buffer[:, :32 * k_in] = hexes[sources].view(np.uint8).reshape(m, 32 * k_in)
-                pos = 32 * k_in
-                buffer[:, pos] = ord("|")
-                if k_out:
-                    sources = _sort_rows(out_nbrs[chunk], high, low)
-                    out_hexes = hexes[sources].view(np.uint8).reshape(m, 32 * k_out)
-                    buffer[:, pos + 1:pos + 1 + 32 * k_out] = out_hexes
-                pos += 1 + 32 * k_out
-                buffer[:, pos] = ord("|")
-                buffer[:, pos + 1:pos + 33] = hexes[own].view(np.uint8).reshape(m, 32)
-                chunk_digests = _md5_digests(buffer)
-                new[own] = chunk_digests
-                new_hexes[own] = _hex(chunk_digests).view("V32").reshape(m)
+
+        _run(partial(_vertex_round, hexes=hexes, high=high, low=low, new=new, new_hexes=new_hexes), tasks)
         digests, hexes = new, new_hexes
 
     # the cell: MD5 of str(sorted(vertex hashes)) = "['h1', 'h2', ...]"
     high, low = _sort_keys(digests)
     result = np.empty((num_cells, 16), dtype=np.uint8)
-    for start in range(0, num_cells, _CHUNK):
+
+    def cell_hash(start: int) -> None:
         cells = np.arange(start, min(start + _CHUNK, num_cells))
         m = len(cells)
         sources = _sort_rows(cells[:, None] * num_vertices + np.arange(num_vertices), high, low)  # (m, V)
@@ -304,6 +341,8 @@ def _hash_same_size(matrices: np.ndarray, labels: np.ndarray) -> np.ndarray:
                 buffer[:, pos + 35] = ord(" ")
         buffer[:, 36 * num_vertices - 1] = ord("]")
         result[cells] = _md5_digests(buffer)
+
+    _run(cell_hash, range(0, num_cells, _CHUNK))
     return result
 
 
