@@ -51,7 +51,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "quick": dict(seeds=2, num_init=32, outer_epochs=4, inner_epochs=5, num_seeds=32, num_candidates=16,
                   max_step_size=20, pretrain_iterations=30),
     "default": dict(seeds=5, num_init=64, outer_epochs=7, inner_epochs=20, num_seeds=64, num_candidates=32,
-                    max_step_size=50, pretrain_iterations=300),
+                    max_step_size=20, pretrain_iterations=30),
     "full": dict(seeds=5, num_init=128, outer_epochs=50, inner_epochs=100, num_seeds=128, num_candidates=128,
                  max_step_size=100, pretrain_iterations=None),
 }

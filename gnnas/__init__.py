@@ -8,7 +8,10 @@ from gnnas.transforms import GraphEditAugment
 from gnnas.datasets import LocalityDataset
 # not the function `pretrain`: it would hide the subpackage gnnas.pretrain (use gnnas.pretrain.pretrain)
 from gnnas.pretrain import PretrainConfig, metric_loss_preset, pretrained_controller
+from gnnas.search import (
+    BudgetExhausted, LocalSearch, NAOSearch, Oracle, RandomSearch, RegularizedEvolution, SearchResult,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["ArchSpec", "graph_edit_distance", "NASBench101", "OutOfDomainError", "GraphEditAugment", "LocalityDataset", "NAOController", "GINEncoder", "PretrainConfig", "metric_loss_preset", "pretrained_controller", "__version__"]
+__all__ = ["ArchSpec", "graph_edit_distance", "NASBench101", "OutOfDomainError", "GraphEditAugment", "LocalityDataset", "NAOController", "GINEncoder", "PretrainConfig", "metric_loss_preset", "pretrained_controller", "Oracle", "BudgetExhausted", "NAOSearch", "RandomSearch", "RegularizedEvolution", "LocalSearch", "SearchResult", "__version__"]
