@@ -58,8 +58,9 @@ vertices and :math:`\infty` for the input and output; edge costs stay 1.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,7 @@ def block_costs(
     for start in range(0, rows, step):
         stop = min(start + step, rows)
         if values is None:
+            assert a_perm is not None
             x = np.bitwise_xor(a_perm[:, :size], b_code[start:stop, None])  # (r, S)
         else:
             x = tables.chunks[0][values[0][start:stop], :size]  # permuted codes of a, (r, S)
@@ -136,7 +138,7 @@ def block_costs(
     return out
 
 
-def _run(tasks: list[Callable[[], None]], work: int, num_workers: int | None) -> None:
+def _run(tasks: Sequence[Callable[[], Any]], work: int, num_workers: int | None) -> None:
     workers = (os.cpu_count() or 1) if num_workers is None else num_workers
     if workers == 1 or work < _PARALLEL_MIN or len(tasks) == 1:
         for task in tasks:
@@ -335,5 +337,5 @@ def pairwise_ged(
     def task(i: int) -> None:
         out[i] = one_to_many(pa, i, pb, rows, pin_io)
 
-    _run([lambda i=i: task(i) for i in range(len(pa))], len(pa) * len(pb) * 5040, num_workers)
+    _run([partial(task, i) for i in range(len(pa))], len(pa) * len(pb) * 5040, num_workers)
     return out

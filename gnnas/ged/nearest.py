@@ -98,7 +98,9 @@ class GEDIndex:
         distances = np.concatenate(found_dist)
         keep = distances <= kth
         rows, distances = rows[keep], distances[keep]
-        order = np.lexsort((self.packed.hashes[rows], distances))[:k]
+        hashes = self.packed.hashes
+        assert hashes is not None  # checked in __init__
+        order = np.lexsort((hashes[rows], distances))[:k]
         return rows[order], distances[order]
 
 
