@@ -174,17 +174,23 @@ def _md5_digests(buffer: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(state.T).view(np.uint8)  # (m, 16), little-endian words
 
 
+def _hex_table() -> np.ndarray:
+    """The four ASCII hex digits of each little-endian ``uint16`` (two digest bytes), as ``uint32``."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    value = np.arange(1 << 16)
+    first, second = value & 255, value >> 8
+    nibbles = [first >> 4, first & 15, second >> 4, second & 15]
+    chars = np.stack([digits[nibble] for nibble in nibbles], axis=1)
+    return np.ascontiguousarray(chars, dtype=np.uint8).view("<u4").reshape(1 << 16)
+
+
+_HEX_TABLE = _hex_table()
+
+
 def _hex(digests: np.ndarray) -> np.ndarray:
     """ASCII hex of digests: (m, 16) uint8 -> (m, 32) uint8."""
-    nibbles = np.empty((len(digests), 16, 2), dtype=np.uint8)
-    np.right_shift(digests, 4, out=nibbles[:, :, 0])
-    np.bitwise_and(digests, 15, out=nibbles[:, :, 1])
-    letters = nibbles + 6
-    letters >>= 4  # 1 for the nibbles 10..15
-    letters *= 39  # 'a' - '0' - 10
-    nibbles += 48  # '0'
-    nibbles += letters
-    return nibbles.reshape(len(digests), 32)
+    pairs = np.ascontiguousarray(digests).view("<u2")  # (m, 8)
+    return np.take(_HEX_TABLE, pairs).view(np.uint8).reshape(len(digests), 32)
 
 
 def _sort_keys(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
