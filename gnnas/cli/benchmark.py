@@ -109,6 +109,12 @@ examples:
 
     @staticmethod
     def run_argv(argv: Sequence[str]) -> int:
+        if list(argv[:1]) in (["-h"], ["--help"]):
+            try:
+                load_benchmark("locality")
+            except CLIError as error:  # still explain the command, and why the script's options are missing
+                print(f"usage: gnnas locality [ARGS ...]\n\n{Locality.DESCRIPTION}\n{error}")
+                return 0
         return run_benchmark("locality", argv, prog="gnnas locality")
 
     @staticmethod

@@ -62,3 +62,10 @@ def test_without_a_checkout(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(gnnas, "__file__", str(tmp_path / "site-packages" / "gnnas" / "__init__.py"))
     code, _, err = run_cli(capsys, "locality", "--quick")
     assert code == 2 and "the benchmarks are scripts of the source checkout" in err
+
+
+def test_locality_help_without_the_script(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark, "benchmarks_folder", lambda: tmp_path)
+    code, out, _ = run_cli(capsys, "locality", "--help")
+    assert code == 0
+    assert out.startswith("usage: gnnas locality") and "no benchmark 'locality'" in out
