@@ -171,7 +171,7 @@ def _md5_digests(buffer: np.ndarray) -> np.ndarray:
             for value, new in zip(h, (a, b, c, d), strict=True):
                 value += new
         state[:, start:start + size] = h
-    return np.ascontiguousarray(state.T).view(np.uint8)  # (m, 16), little-endian words
+    return np.ascontiguousarray(state.T, dtype="<u4").view(np.uint8)  # (m, 16): little-endian words
 
 
 def _hex_table() -> np.ndarray:
