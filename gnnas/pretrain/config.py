@@ -39,6 +39,9 @@ RUNTIME_FIELDS = frozenset(
     }
 )
 
+#: The optimizers :attr:`PretrainConfig.optimizer` can name.
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
 #: The name recorded in :attr:`PretrainConfig.loss` when a loss object is passed in directly.
 CUSTOM_LOSS = "custom"
 
@@ -60,9 +63,11 @@ class PretrainConfig:
         epochs (int, optional): passes over the anchors. (default: :obj:`2`)
         max_iterations (int, optional): stop after this many iterations (the schedule is not
             rescaled); :obj:`None` runs all ``epochs``. (default: :obj:`None`)
-        lr (float, optional): SGD learning rate. (default: :obj:`1.0`)
-        momentum (float, optional): SGD momentum. (default: :obj:`0.0`)
-        weight_decay (float, optional): SGD weight decay. (default: :obj:`0.0`)
+        optimizer (str, optional): ``"sgd"`` (the paper's), ``"adam"`` or ``"adamw"``.
+            (default: :obj:`"sgd"`)
+        lr (float, optional): learning rate. (default: :obj:`1.0`)
+        momentum (float, optional): SGD momentum (ignored by Adam). (default: :obj:`0.0`)
+        weight_decay (float, optional): weight decay. (default: :obj:`0.0`)
         lr_milestones (list[int], optional): iterations at which the learning rate is multiplied
             by ``lr_gamma`` (a :class:`~torch.optim.lr_scheduler.MultiStepLR` stepped every
             iteration). (default: :obj:`[6000]`)
@@ -102,6 +107,7 @@ class PretrainConfig:
     num_positives: int = 7
     epochs: int = 2
     max_iterations: int | None = None
+    optimizer: str = "sgd"
     lr: float = 1.0
     momentum: float = 0.0
     weight_decay: float = 0.0
@@ -167,6 +173,8 @@ class PretrainConfig:
         positive_int("epochs", self.epochs)
         if self.max_iterations is not None:
             positive_int("max_iterations", self.max_iterations)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         finite("lr", self.lr, 0.0, False)
         finite("momentum", self.momentum, 0.0, True)
         finite("weight_decay", self.weight_decay, 0.0, True)

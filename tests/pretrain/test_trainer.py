@@ -151,7 +151,9 @@ def test_stopped_run_continues_with_more_iterations(tmp_path):
 
 def test_custom_loss_object_and_grad_clip():
     controller, dataset = tiny_setup()
-    config = tiny_config(loss="custom", lambda_e=0.5, grad_clip=0.01, max_iterations=3)
+    config = tiny_config(
+        loss="custom", lambda_e=0.5, grad_clip=0.01, max_iterations=3, optimizer="adam", lr=1e-3
+    )
     result = pretrain(
         config, controller=controller, dataset=dataset, metric_loss=losses.TripletMarginLoss(margin=0.3)
     )
@@ -175,6 +177,7 @@ def test_custom_loss_object_and_grad_clip():
         ({"device": "gpu"}, "device must be 'auto'"),
         ({"max_iterations": 0}, "max_iterations must be a positive integer"),
         ({"encoder": "big"}, "encoder must be a dict"),
+    ({"optimizer": "rmsprop"}, r"optimizer must be one of \['sgd', 'adam', 'adamw'\]"),
     ],
 )
 def test_bad_config_values(changes, message):
