@@ -17,7 +17,9 @@ On a table that holds only part of the space, a child is often mapped back onto 
 before (the parent itself is at distance 1 from it). With
 :attr:`~RegularizedEvolutionConfig.skip_queried` (the default) such a child is skipped, as NAO
 skips proposals queried before, and a new tournament and mutation are drawn, so every step makes
-one new query; without it, the child joins the population at no cost (the oracle knows its
+one new query; after every 10 such children in a row the mutation makes one more edit, up to
+:attr:`~RegularizedEvolutionConfig.max_edits` (as NAO raises its step size until it finds new
+cells). Without it, the child joins the population at no cost (the oracle knows its
 accuracy), as in the original algorithm on the whole space. A parent without any valid child
 (such as ``input → output``) counts as a skipped child. After
 :attr:`~RegularizedEvolutionConfig.max_stall` children in a row without a new query, the run
@@ -37,6 +39,8 @@ from gnnas.space import ArchSpec
 
 __all__ = ["RegularizedEvolution", "RegularizedEvolutionConfig"]
 
+_ESCALATE_EVERY = 10  # skipped children in a row per extra edit
+
 
 @dataclass
 class RegularizedEvolutionConfig:
@@ -49,6 +53,8 @@ class RegularizedEvolutionConfig:
         num_edits (int, optional): graph edits per mutation. (default: :obj:`1`)
         skip_queried (bool, optional): draw another child instead of one whose table cell was
             queried before. (default: :obj:`True`)
+        max_edits (int, optional): the most edits per mutation while children are being skipped.
+            (default: :obj:`3`)
         max_stall (int, optional): children in a row without a new query after which the run
             stops. (default: :obj:`1000`)
     """
@@ -57,12 +63,15 @@ class RegularizedEvolutionConfig:
     sample_size: int = 10
     num_edits: int = 1
     skip_queried: bool = True
+    max_edits: int = 3
     max_stall: int = 1000
 
     def __post_init__(self) -> None:
         for name in ("population_size", "sample_size", "num_edits", "max_stall"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_edits < self.num_edits:
+            raise ValueError(f"max_edits ({self.max_edits}) must be >= num_edits ({self.num_edits})")
         if self.sample_size > self.population_size:
             raise ValueError(f"sample_size ({self.sample_size}) must be <= population_size "
                              f"({self.population_size})")
@@ -122,8 +131,12 @@ class RegularizedEvolution(Search):
 
         sample = self.generator.choice(len(self.population), size=self.config.sample_size, replace=False)
         parent = max(sorted(sample.tolist()), key=lambda i: self.population[i][1])  # oldest on ties
+        config = self.config
+        num_edits = config.num_edits
+        if config.skip_queried:
+            num_edits = min(config.max_edits, num_edits + self.stall // _ESCALATE_EVERY)
         try:
-            return edit_cell(self.oracle.spec(self.population[parent][0]), self.config.num_edits,
+            return edit_cell(self.oracle.spec(self.population[parent][0]), num_edits,
                              generator=self.generator).spec
         except NoValidEditError:  # e.g. the cell input -> output has no 1-edit child
             return None

@@ -81,7 +81,7 @@ def test_result_json_round_trip(table, tmp_path):
     loaded = SearchResult.load(tmp_path / "result.json")
     assert loaded == result
     assert loaded.to_dict()["config"] == {"population_size": 12, "sample_size": 4, "num_edits": 1,
-                                          "skip_queried": True, "max_stall": 1000}
+                                          "skip_queried": True, "max_edits": 3, "max_stall": 1000}
     assert loaded.to_dict()["oracle"]["budget"] == 25
 
 

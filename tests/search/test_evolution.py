@@ -7,7 +7,7 @@ from gnnas.search import Oracle, RegularizedEvolution, RegularizedEvolutionConfi
 
 def test_aging_and_mutation(closed_table):
     oracle = Oracle(closed_table, budget=150)
-    config = RegularizedEvolutionConfig(population_size=20, sample_size=5)
+    config = RegularizedEvolutionConfig(population_size=20, sample_size=5, max_edits=1)
     search = RegularizedEvolution(oracle, config, seed=0)
     search.run(max_steps=20)
     assert [i for i, _ in search.population] == oracle.queried_indices()  # 20 random cells
@@ -25,7 +25,7 @@ def test_aging_and_mutation(closed_table):
 def test_tournament_picks_the_best_of_the_sample(closed_table):
     """With the whole population as the sample, every child is one edit from the best member."""
     oracle = Oracle(closed_table, budget=80)
-    config = RegularizedEvolutionConfig(population_size=8, sample_size=8)
+    config = RegularizedEvolutionConfig(population_size=8, sample_size=8, max_edits=1)
     search = RegularizedEvolution(oracle, config, seed=1)
     search.run(max_steps=8)
     for _ in range(30):
@@ -50,6 +50,24 @@ def test_children_queried_before(table):
     assert len(keeping.population) == 5
 
 
+def test_skipped_children_get_more_edits(table, monkeypatch):
+    import gnnas.transforms
+
+    calls = []
+    real = gnnas.transforms.edit_cell
+
+    def spy(spec, num_edits, **kwargs):
+        calls.append((num_edits, search.stall))
+        return real(spec, num_edits, **kwargs)
+
+    monkeypatch.setattr(gnnas.transforms, "edit_cell", spy)
+    config = RegularizedEvolutionConfig(population_size=5, sample_size=2, max_edits=3, max_stall=100)
+    search = RegularizedEvolution(Oracle(table, budget=60, mapping="nearest"), config, seed=0)
+    search.run()
+    assert calls and all(edits == min(3, 1 + stall // 10) for edits, stall in calls)
+    assert {1, 2} <= {edits for edits, _ in calls}
+
+
 def test_stall_stops_the_run(table):
     config = RegularizedEvolutionConfig(population_size=5, sample_size=2, max_stall=1)
     result = RegularizedEvolution(Oracle(table, budget=300, mapping="nearest"), config, seed=0).run()
@@ -57,7 +75,7 @@ def test_stall_stops_the_run(table):
 
 
 @pytest.mark.parametrize("field,value", [("population_size", 0), ("sample_size", 0), ("num_edits", 0),
-                                         ("max_stall", 0)])
+                                         ("max_stall", 0), ("max_edits", 0)])
 def test_bad_config(field, value):
     with pytest.raises(ValueError):
         RegularizedEvolutionConfig(**{field: value})
