@@ -61,7 +61,9 @@ class GINEncoder(nn.Module):
         out_channels (int, optional): size of the embedding. (default: :obj:`32`)
         num_layers (int, optional): number of GIN layers. (default: :obj:`3`)
         pooling (str, optional): ``'mean'``, ``'sum'`` (or ``'add'``) or ``'max'`` over the vertices
-            of each cell. (default: :obj:`'mean'`)
+            of each cell, or ``'flatten'``: the vertex embeddings in vertex order, zero-padded to 7
+            vertices and concatenated (depends on the vertex numbering; it reconstructs much better,
+            see the README's "Networks" section). (default: :obj:`'flatten'`)
         norm (str, optional): ``None``, ``'batch'`` or ``'layer'`` normalisation after each layer.
             (default: :obj:`None`)
         dropout (float, optional): dropout after each layer. (default: :obj:`0.`)
@@ -79,15 +81,15 @@ class GINEncoder(nn.Module):
     """
 
     def __init__(self, in_channels: int = len(OPS), hidden_channels: int = 64, out_channels: int = 32,
-                 num_layers: int = 3, pooling: str = "mean", norm: str | None = None, dropout: float = 0.0,
+                 num_layers: int = 3, pooling: str = "flatten", norm: str | None = None, dropout: float = 0.0,
                  direction: str = "both", positional: bool = True, train_eps: bool = False) -> None:
         super().__init__()
         for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
                             ("out_channels", out_channels), ("num_layers", num_layers)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if pooling not in _POOLING:
-            raise ValueError(f"pooling must be one of {sorted(_POOLING)}, got {pooling!r}")
+        if pooling not in _POOLING and pooling != "flatten":
+            raise ValueError(f"pooling must be one of {sorted([*_POOLING, 'flatten'])}, got {pooling!r}")
         if norm not in _NORMS:
             raise ValueError(f"norm must be one of {list(_NORMS)}, got {norm!r}")
         if direction not in _DIRECTIONS:
@@ -125,7 +127,8 @@ class GINEncoder(nn.Module):
             else:
                 self.norms.append(nn.Identity())
             channels = hidden_channels
-        self.lin = nn.Linear(hidden_channels, out_channels)
+        readout = hidden_channels * MAX_VERTICES if pooling == "flatten" else hidden_channels
+        self.lin = nn.Linear(readout, out_channels)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -146,8 +149,8 @@ class GINEncoder(nn.Module):
         start = torch.cumsum(counts, 0) - counts  # first vertex of each cell
         index = torch.arange(num_nodes, device=batch.device) - start[batch]
         if num_nodes and (int(index.min()) < 0 or int(index.max()) >= MAX_VERTICES):
-            raise ValueError(f"positional=True needs cells of at most {MAX_VERTICES} vertices stored "
-                             "consecutively (a sorted `batch` vector)")
+            raise ValueError("positional=True and pooling='flatten' need cells of at most "
+                             f"{MAX_VERTICES} vertices stored consecutively (a sorted `batch` vector)")
         return index
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor | None = None) -> Tensor:
@@ -180,8 +183,10 @@ class GINEncoder(nn.Module):
         elif batch.dim() != 1 or batch.shape[0] != num_nodes:
             raise ValueError(f"batch must have shape ({num_nodes},), got {tuple(batch.shape)}")
         h = x.float()
-        if self.positional:
+        index = None
+        if self.positional or self.pooling == "flatten":
             index = self._vertex_index(batch, num_nodes)
+        if self.positional:
             h = torch.cat([h, nn.functional.one_hot(index, MAX_VERTICES).to(h.dtype)], dim=1)
         forward_index = edge_index
         if self.direction == "undirected":
@@ -196,6 +201,11 @@ class GINEncoder(nn.Module):
             h = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
             h = torch.relu(self.norms[layer](h))
             h = nn.functional.dropout(h, self.dropout, training=self.training)
+        if self.pooling == "flatten":
+            num_graphs = int(batch.max()) + 1 if num_nodes else 0
+            slots = h.new_zeros(num_graphs * MAX_VERTICES, h.shape[1])
+            slots[batch * MAX_VERTICES + index] = h
+            return self.lin(slots.view(num_graphs, -1))  # (B, out_channels)
         return self.lin(_POOLING[self.pooling](h, batch))  # (B, out_channels)
 
     def __repr__(self) -> str:
