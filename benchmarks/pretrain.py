@@ -116,6 +116,7 @@ def curves(args: argparse.Namespace, space, output: Path) -> dict:
     for loss in args.losses:
         config = PretrainConfig(
             loss=loss, seed=args.seed, device=args.device, num_workers=args.num_workers,
+            optimizer=args.optimizer, lr=args.lr, lr_milestones=args.lr_milestones,
             max_iterations=None if args.full else args.iterations, epochs=2,
             checkpoint_interval=args.checkpoint_interval, decode_interval=args.decode_interval,
             log_interval=10, progress=not args.no_progress)
@@ -181,6 +182,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--losses", nargs="*", default=["MarginLoss", "NoMetricLoss"])
     parser.add_argument("--iterations", type=int, default=300, help="iterations per run (paper: 10000)")
+    parser.add_argument("--optimizer", default="sgd", help="sgd (the paper's), adam or adamw")
+    parser.add_argument("--lr", type=float, default=1.0, help="learning rate (the paper's: 1.0)")
+    parser.add_argument("--lr-milestones", type=int, nargs="*", default=[6000],
+                        help="iterations of the x0.2 decay (the paper's: 6000)")
     parser.add_argument("--full", action="store_true", help="the paper's 2 epochs (13,238 iterations)")
     parser.add_argument("--skip-curves", action="store_true")
     parser.add_argument("--eval-cells", type=int, default=2048)
