@@ -105,7 +105,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=10, help="timed iterations per setting")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--embedding", type=int, default=None, help="embedding size (default: the controller's)")
+    parser.add_argument("--embedding", type=int, default=None,
+                        help="embedding size (default: the controller's)")
     parser.add_argument("--hidden", type=int, default=None, help="encoder hidden channels")
     parser.add_argument("--decoder-hidden", type=int, default=None)
     parser.add_argument("--backbone", choices=["made", "gru", "lstm"], default=None)

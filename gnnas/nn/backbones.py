@@ -74,8 +74,11 @@ class MADEBackbone(nn.Module):
 
     def _hidden(self, z: Tensor, tokens: Tensor) -> Tensor:
         one_hot = nn.functional.one_hot(tokens, VOCAB_SIZE).flatten(1).to(z.dtype)  # (B, 189)
-        h = torch.relu(self.z_proj(z) + nn.functional.linear(one_hot, self.input.weight * self.input_mask))
-        h = nn.functional.dropout(h, self.dropout, self.training)
+        pre = self.z_proj(z) + nn.functional.linear(one_hot, self.input.weight * self.input_mask)  # (B, H)
+        return self._layers(pre)
+
+    def _layers(self, pre: Tensor) -> Tensor:
+        h = nn.functional.dropout(torch.relu(pre), self.dropout, self.training)
         for layer in self.hidden:
             h = torch.relu(nn.functional.linear(h, layer.weight * self.hidden_mask, layer.bias))
             h = nn.functional.dropout(h, self.dropout, self.training)
@@ -88,14 +91,19 @@ class MADEBackbone(nn.Module):
         return (h @ weight.flatten(0, 1).t()).view(-1, SEQ_LEN, VOCAB_SIZE) + self.out_bias
 
     def start(self, z: Tensor) -> dict[str, Any]:
-        """Returns the decoding cache: the embedding and an empty (padded) sequence."""
-        return {"z": z, "tokens": torch.full((z.shape[0], SEQ_LEN), PAD, dtype=torch.long, device=z.device)}
+        """Returns the decoding cache: the first layer's pre-activation given the embedding alone
+        and the masked input weights."""
+        return {"pre": self.z_proj(z), "input_weight": (self.input.weight * self.input_mask).t()}
 
     def step(self, cache: dict[str, Any], position: int, previous: Tensor) -> Tensor:
-        """Returns the logits ``(B, 7)`` of ``position`` given the token ``previous`` at ``position - 1``."""
+        """Returns the logits ``(B, 7)`` of ``position`` given the token ``previous`` at ``position - 1``.
+
+        The first layer is updated incrementally: the token at ``position - 1`` adds one column of
+        the masked input weights to its pre-activation.
+        """
         if position > 0:
-            cache["tokens"][:, position - 1] = previous
-        h = self._hidden(cache["z"], cache["tokens"])
+            cache["pre"] = cache["pre"] + cache["input_weight"][(position - 1) * VOCAB_SIZE + previous]
+        h = self._layers(cache["pre"])
         weight = self.out_weight[position] * self.out_mask[position]  # (7, H)
         return h @ weight.t() + self.out_bias[position]
 

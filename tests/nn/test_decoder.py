@@ -130,3 +130,14 @@ def test_bad_input():
         GrammarDecoder(16, backbone="transformer")
     with pytest.raises(ValueError, match="hidden_channels"):
         GrammarDecoder(16, hidden_channels=0)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_step_by_step_decoding_matches_teacher_forcing(backbone):
+    # greedy decoding one token at a time must pick, at every position, the argmax of the masked
+    # teacher-forced log-probabilities of its own output
+    decoder = make_decoder(backbone, seed=1, num_layers=2).eval()
+    z = torch.randn(200, 16, generator=torch.Generator().manual_seed(2)) * 3
+    tokens = decoder.decode(z)
+    log_probs = decoder(z, tokens)
+    assert torch.equal(log_probs.argmax(dim=-1), tokens)
