@@ -50,6 +50,7 @@ def pretrained_controller(
     cells: Any = None,
     cells_key: str | None = None,
     progress: bool = True,
+    **overrides: Any,
 ) -> Any:
     """Returns a controller pretrained with ``preset``, training it only when it is not cached.
 
@@ -67,21 +68,27 @@ def pretrained_controller(
             ``cells_key`` must name them (it enters the cache key). (default: :obj:`None`)
         cells_key (str, optional): a name for ``cells``. (default: :obj:`None`)
         progress (bool, optional): show the progress bar while training. (default: :obj:`True`)
+        **overrides: other :class:`PretrainConfig` settings, e.g. ``optimizer="adam", lr=1e-3``,
+            which reaches token accuracy 0.999 and about 97% of cells reconstructed exactly in
+            1,500 iterations where the paper's SGD (lr 1.0) is still near 0.8 token accuracy
+            after 1,000 (see the README's "Pretraining" figures).
 
     Returns:
         NAOController: the pretrained controller, on the CPU, in eval mode.
 
     Raises:
         ValueError: on an unknown preset or settings out of range, on ``config`` together with
-            ``preset``/``iterations``/``seed`` values, or on ``cells`` without ``cells_key``.
+            ``preset``/``iterations``/``seed`` values or ``overrides``, or on ``cells`` without
+            ``cells_key``.
     """
     from gnnas.nn import NAOController
     from gnnas.pretrain.trainer import pretrain
 
     if config is None:
-        config = PretrainConfig(loss=preset, max_iterations=iterations, seed=seed, progress=progress)
-    elif (preset, iterations, seed) != ("MarginLoss", None, 0):
-        raise ValueError("pass either config or preset/iterations/seed, not both")
+        config = PretrainConfig(loss=preset, max_iterations=iterations, seed=seed, progress=progress,
+                                **overrides)
+    elif (preset, iterations, seed) != ("MarginLoss", None, 0) or overrides:
+        raise ValueError("pass either config or preset/iterations/seed/settings, not both")
     if cells is not None and not cells_key:
         raise ValueError("cells needs a cells_key naming them (it is part of the cache key)")
     folder = cache_root(cache_dir) / "pretrain" / f"{config.loss}-{cache_key(config, {'cells': cells_key})}"

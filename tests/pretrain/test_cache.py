@@ -42,5 +42,9 @@ def test_keys_and_errors(tmp_path, monkeypatch):
         pretrained_controller(config=config, cells=random_cells(4, 0))
     with pytest.raises(ValueError, match="either config or preset"):
         pretrained_controller("AngularLoss", config=config)
+    with pytest.raises(ValueError, match="either config or preset"):
+        pretrained_controller(config=config, lr=0.1)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        pretrained_controller("MarginLoss", iterations=10, optimizer="lbfgs")
     with pytest.raises(ValueError, match="unknown loss 'Nope'"):
         pretrained_controller("Nope")
