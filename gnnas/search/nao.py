@@ -13,8 +13,8 @@ SemiNAS (Luo et al., 2020), which the paper modified lightly. The loop:
       .. math::
           \mathcal{L} = \lambda \, \mathrm{MSE}(\hat y, y) + (1 - \lambda) \, \mathrm{NLL},
 
-      :math:`\lambda` = :attr:`~NAOConfig.trade_off` (0.5), SGD with learning rate 0.1, gradient
-      norm clipped to 5.0, batches of 64;
+      :math:`\lambda` = :attr:`~NAOConfig.trade_off` (0.5), SGD with learning rate 0.1 (or Adam,
+      :attr:`~NAOConfig.optimizer`), gradient norm clipped to 5.0, batches of 64;
    b. take the best :attr:`~NAOConfig.num_seeds` queried cells (128) as seeds, move each seed's
       embedding along the gradient of the predicted accuracy with step size 1, 2, ... up to
       :attr:`~NAOConfig.max_step_size` (100) and decode, until
@@ -66,7 +66,11 @@ class NAOConfig:
             (default: :obj:`100`)
         trade_off (float, optional): :math:`\lambda`, the weight of the predictor's MSE against the
             reconstruction NLL. (default: :obj:`0.5`)
-        lr (float, optional): SGD learning rate. (default: :obj:`0.1`)
+        optimizer (str, optional): ``"sgd"`` (the paper's) or ``"adam"`` (SemiNAS's choice on
+            NAS-Bench-101); with a controller that is not (or briefly) pretrained, SGD at the
+            paper's rate barely trains the decoder (see the README's search section).
+            (default: :obj:`"sgd"`)
+        lr (float, optional): learning rate. (default: :obj:`0.1`)
         momentum (float, optional): SGD momentum. (default: :obj:`0.0`)
         grad_clip (float, optional): largest gradient norm. (default: :obj:`5.0`)
         batch_size (int, optional): training batch size. (default: :obj:`64`)
@@ -85,6 +89,7 @@ class NAOConfig:
     num_candidates: int = 128
     max_step_size: int = 100
     trade_off: float = 0.5
+    optimizer: str = "sgd"
     lr: float = 0.1
     momentum: float = 0.0
     grad_clip: float = 5.0
@@ -102,6 +107,8 @@ class NAOConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.trade_off <= 1.0:
             raise ValueError(f"trade_off must be in [0, 1], got {self.trade_off}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.momentum < 0:
             raise ValueError("lr and grad_clip must be > 0 and momentum >= 0")
 
@@ -139,8 +146,12 @@ class NAOSearch(Search):
         else:
             controller = copy.deepcopy(controller)
         self.controller = controller
-        self.optimizer = torch.optim.SGD(controller.parameters(), lr=self.config.lr,
-                                         momentum=self.config.momentum)
+        if self.config.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(controller.parameters(),
+                                                                     lr=self.config.lr)
+        else:
+            self.optimizer = torch.optim.SGD(controller.parameters(), lr=self.config.lr,
+                                             momentum=self.config.momentum)
         self.outer_epoch = 0
         self.extra = {"epochs": []}
         self._graphs: dict[str, Any] = {}  # hash -> PyG Data with tokens, a cache

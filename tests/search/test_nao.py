@@ -67,18 +67,20 @@ def test_budget_is_respected(table, budget):
     assert result.stop_reason == "budget" and result.num_queries == budget
 
 
-def test_reproducible_and_resumable(table, tmp_path):
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_reproducible_and_resumable(table, tmp_path, optimizer):
     def oracle():
         return Oracle(table, budget=60, mapping="nearest")
 
-    full = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run()
-    again = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run()
+    config = NAOConfig(**{**TINY, "optimizer": optimizer, "lr": 0.1 if optimizer == "sgd" else 0.01})
+    full = NAOSearch(oracle(), config, seed=3).run()
+    again = NAOSearch(oracle(), config, seed=3).run()
     assert again.records == full.records and again.extra == full.extra
-    other = NAOSearch(oracle(), NAOConfig(**TINY), seed=4).run()
+    other = NAOSearch(oracle(), config, seed=4).run()
     assert [r.hash for r in other.records] != [r.hash for r in full.records]
     path = tmp_path / "nao.ckpt"
-    partial = NAOSearch(oracle(), NAOConfig(**TINY), seed=3).run(checkpoint=path, max_steps=2)
-    assert partial.stop_reason == "max_steps" and partial.num_queries < full.num_queries
+    partial = NAOSearch(oracle(), config, seed=3).run(checkpoint=path, max_steps=2)
+    assert partial.stop_reason == "max_steps" and len(partial.extra["epochs"]) == 1  # of 3
     resumed = NAOSearch.resume(path, oracle()).run()
     assert resumed.records == full.records and resumed.extra == full.extra
 
@@ -95,7 +97,8 @@ def test_pretrained_controller_is_copied_not_changed(table):
         NAOSearch(Oracle(table), NAOConfig(**TINY), controller="not a controller")
 
 
-@pytest.mark.parametrize("kwargs", [{"num_init": 0}, {"inner_epochs": -1}, {"trade_off": 1.5}, {"lr": 0.0}])
+@pytest.mark.parametrize("kwargs", [{"num_init": 0}, {"inner_epochs": -1}, {"trade_off": 1.5}, {"lr": 0.0},
+                                    {"optimizer": "rmsprop"}])
 def test_bad_config(kwargs):
     with pytest.raises(ValueError):
         NAOConfig(**kwargs)
