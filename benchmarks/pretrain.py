@@ -174,9 +174,10 @@ def main(argv: list[str] | None = None) -> dict:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", default="results/pretrain")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default: 1; 2 threads collapse when other jobs share the cores)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--num-workers", type=int, default=0, help="DataLoader workers making the positives")
+    parser.add_argument("--num-workers", type=int, default=1, help="DataLoader workers making the positives")
     parser.add_argument("--throughput-losses", nargs="*", default=["NoMetricLoss", "MarginLoss"])
     parser.add_argument("--throughput-iterations", type=int, default=20)
     parser.add_argument("--skip-throughput", action="store_true")
