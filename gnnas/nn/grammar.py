@@ -62,13 +62,14 @@ _LAST = MAX_VERTICES - 1
 class GrammarState(NamedTuple):
     """The state of the grammar after a prefix, for a batch of ``B`` sequences.
 
-    Attributes:
-        position (int): the position of the next token, ``0 .. 27``.
-        num_edges (torch.Tensor): edges emitted so far, long ``(B,)``.
-        reached (torch.Tensor): whether the vertex being written has an edge from a vertex
-            reachable from the input, bool ``(B,)``.
-        reachable (torch.Tensor): whether each vertex is reachable from the input, bool ``(B, 7)``.
-        finished (torch.Tensor): whether the output op was emitted, bool ``(B,)``.
+    Its fields:
+
+    - ``position`` (int): the position of the next token, ``0 .. 27``;
+    - ``num_edges`` (long ``(B,)``): edges emitted so far;
+    - ``reached`` (bool ``(B,)``): whether the vertex being written has an edge from a vertex
+      reachable from the input;
+    - ``reachable`` (bool ``(B, 7)``): whether each vertex is reachable from the input;
+    - ``finished`` (bool ``(B,)``): whether the output op was emitted.
     """
 
     position: int
