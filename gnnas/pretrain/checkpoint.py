@@ -1,10 +1,11 @@
 """Atomic checkpoints of a pretraining run and the random-number-generator states they carry.
 
 A checkpoint is one ``torch.save``'d dictionary: the controller's, optimizer's and scheduler's
-state, the iteration reached (from which the epoch and the batch within it follow), the random
-states of every process, the configuration and the log so far. It is written to a temporary file
-in the same folder and moved over the old one with :func:`os.replace`, so a run killed while
-writing leaves the previous checkpoint intact.
+state (``controller``, ``optimizer``, ``scheduler``, ``metric_loss``), the position (``iteration``;
+``epoch``, ``step`` within it and the dataset's ``start_batch`` follow from it), the random states
+of every process (``rng``, one per rank), ``config``, ``world_size`` and the ``log`` so far. It
+is written to a temporary file in the same folder and moved over the old one with
+:func:`os.replace`, so a run killed while writing leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations

@@ -412,7 +412,8 @@ def _run(
                 "metric_loss": metric_loss.state_dict() if metric_loss is not None else None,
                 "iteration": iteration,
                 "epoch": iteration // per_epoch,
-                "batch": iteration % per_epoch,
+                "step": iteration % per_epoch,  # steps done in the epoch, by every process
+                "start_batch": iteration % per_epoch * context.world_size,  # the dataset's next batch
                 "rng": states,
                 "config": config.to_dict(),
                 "world_size": context.world_size,
