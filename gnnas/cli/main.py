@@ -125,7 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code or 0
         return _error(str(code))
     except KeyboardInterrupt:
-        print("gnnas: interrupted", file=sys.stderr, flush=True)
+        print(
+            "gnnas: interrupted (pretrain and search continue from their checkpoint with --resume)",
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
     except (*USER_ERRORS, CellNotFoundError, CLIError) as error:
         if os.environ.get("GNNAS_DEBUG"):

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import pickle
 import re
 import types
 import typing
@@ -463,7 +464,13 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
         )
     from gnnas.nn import NAOController
 
-    return NAOController.load(path), f"checkpoint:{os.fspath(path)}"
+    try:
+        controller = NAOController.load(path)
+    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as error:
+        raise CLIError(
+            f"--controller {source!r}: cannot read {os.fspath(path)} as a NAOController ({error})"
+        ) from None
+    return controller, f"checkpoint:{os.fspath(path)}"
 
 
 def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:

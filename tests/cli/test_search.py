@@ -174,3 +174,23 @@ def test_search_bad_values(capsys, tmp_path, tiny_tfrecord, extra, message):
     )
     assert code == 2, out
     assert err.startswith("gnnas: error: ") and message in err and "Traceback" not in err
+
+
+def test_a_damaged_controller_file(capsys, tmp_path, tiny_tfrecord):
+    damaged = tmp_path / "controller.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--method",
+        "nao",
+        "--data",
+        tiny_tfrecord,
+        "--controller",
+        tmp_path,
+        "--out",
+        tmp_path / "out",
+        *QUIET,
+    )
+    assert code == 2
+    assert "cannot read" in err and "as a NAOController" in err and "Traceback" not in err
