@@ -139,7 +139,8 @@ class NAOController(nn.Module):
 
         Args:
             batch (torch_geometric.data.Data or Batch, or Sequence[ArchSpec]): the cells, as a PyG
-                graph or batch with ``x`` and ``edge_index`` (and ``batch``), or as specs.
+                graph or batch with ``x`` and ``edge_index`` (and ``batch``) on the controller's
+                device, or as specs (collated and moved to that device here).
 
         Returns:
             torch.Tensor: the embeddings ``z``, ``(B, D)``.
@@ -148,7 +149,10 @@ class NAOController(nn.Module):
             ValueError: if ``batch`` has no ``x`` or ``edge_index``, or the encoder refuses it.
         """
         if not isinstance(batch, Data):
+            parameter = next(self.parameters(), None)
             batch = cells_to_batch(batch)
+            if parameter is not None:
+                batch = batch.to(parameter.device)  # a batch made here goes where the weights are
         x, edge_index = getattr(batch, "x", None), getattr(batch, "edge_index", None)
         if x is None or edge_index is None:
             raise ValueError("batch must have node features `x` and `edge_index`")
