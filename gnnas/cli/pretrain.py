@@ -15,10 +15,19 @@ import argparse
 import dataclasses
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
-from gnnas.cli.settings import COMMAND_FILE, CLIError, add_setting, resolve_settings, save_command
+from gnnas.cli.settings import (
+    COMMAND_FILE,
+    CLIError,
+    add_setting,
+    field_docs,
+    field_parser,
+    resolve_settings,
+    save_command,
+)
 
 NAME = "pretrain"
 HELP = "pretrain a controller (encoder + decoder) with a metric-loss preset; checkpoints and resume"
@@ -257,6 +266,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d["decode_samples"],
         help="cells decoded each time",
     )
+
+    # fields of PretrainConfig without a flag above (added by the library later) still get one
+    from gnnas.pretrain import PretrainConfig
+
+    covered = {action.dest for action in parser._actions}
+    for group in parser._action_groups:
+        covered |= {action.dest for action in group._group_actions}
+    hints = typing.get_type_hints(PretrainConfig)
+    docs = field_docs(PretrainConfig)
+    other = None
+    for field in dataclasses.fields(PretrainConfig):
+        if field.name in covered:
+            continue
+        other = other or parser.add_argument_group("other settings (fields of PretrainConfig)")
+        kind, metavar = field_parser(hints.get(field.name, str))
+        add_setting(
+            other,
+            "--" + field.name.replace("_", "-"),
+            key=field.name,
+            type=kind,
+            metavar=metavar,
+            default=d[field.name],
+            help=docs.get(field.name, "see PretrainConfig"),
+        )
 
 
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,13 +21,20 @@ import json
 import math
 import os
 import pickle
-import re
-import types
 import typing
 from pathlib import Path
 from typing import Any
 
-from gnnas.cli.settings import CLIError, add_setting, read_config_file, resolve_settings, save_command
+from gnnas.cli.settings import (
+    CLIError,
+    add_setting,
+    field_docs,
+    field_parser,
+    optional,
+    read_config_file,
+    resolve_settings,
+    save_command,
+)
 
 NAME = "search"
 HELP = "run NAO, random search, regularized evolution or local search on a table under a query budget"
@@ -86,70 +93,6 @@ def _method_name(text: str) -> str:
     raise CLIError(f"unknown method {text!r}; expected one of {sorted(METHODS)}")
 
 
-def _field_docs(cls: type) -> dict[str, str]:
-    """The ``Args:`` descriptions of a dataclass's docstring, by field name (one line each)."""
-    docs: dict[str, str] = {}
-    text = cls.__doc__ or ""
-    if "Args:" not in text:
-        return docs
-    body = text.split("Args:", 1)[1]
-    current = None
-    for line in body.splitlines():
-        match = re.match(r"^\s{4,8}(\w+) \(([^)]*)\):\s*(.*)$", line)
-        if match:
-            current = match.group(1)
-            docs[current] = match.group(3)
-        elif current and line.strip() and not re.match(r"^\s*\w+:\s*$", line):
-            docs[current] += " " + line.strip()
-        elif not line.strip():
-            current = None
-    cleaned = {}
-    for name, doc in docs.items():
-        doc = re.sub(r"\s*\(default:.*?\)\s*$", "", doc)
-        doc = re.sub(r":(?:class|obj|math|meth|func|data|attr):`~?([^`]*)`", r"\1", doc)
-        doc = doc.replace("``", "").replace("\\", "")
-        cleaned[name] = doc.strip().rstrip(".")
-    return cleaned
-
-
-def _parse_bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def _parse_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"expected JSON, got {text!r} ({error})") from None
-
-
-def _optional(kind: Any) -> Any:
-    def parse(text: str) -> Any:
-        return None if text.lower() == "none" else kind(text)
-
-    parse.__name__ = getattr(kind, "__name__", "value")
-    return parse
-
-
-def _parser_of(annotation: Any) -> tuple[Any, str]:
-    """An argparse ``type`` and a metavar for a dataclass field annotation."""
-    base, optional = annotation, False
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        optional = len(members) < len(typing.get_args(annotation))
-        base = members[0] if len(members) == 1 else Any
-    origin = typing.get_origin(base) or base
-    if origin is bool:
-        return _parse_bool, "BOOL"
-    if origin in (int, float, str):
-        return (_optional(origin) if optional else origin), origin.__name__.upper()
-    return _parse_json, "JSON"
-
-
 def _method_fields() -> dict[str, dict[str, Any]]:
     """Every settings field of every method: its default, parser, metavar, help and methods."""
     fields: dict[str, dict[str, Any]] = {}
@@ -158,7 +101,7 @@ def _method_fields() -> dict[str, dict[str, Any]]:
         if not dataclasses.is_dataclass(config_cls):
             continue
         hints = typing.get_type_hints(config_cls)
-        docs = _field_docs(config_cls)
+        docs = field_docs(config_cls)
         defaults = dataclasses.asdict(config_cls())
         for field in dataclasses.fields(config_cls):
             if field.name in _HIDDEN_FIELDS:
@@ -166,7 +109,7 @@ def _method_fields() -> dict[str, dict[str, Any]]:
             entry = fields.setdefault(field.name, {"methods": [], "defaults": {}})
             entry["methods"].append(short)
             entry["defaults"][short] = defaults[field.name]
-            entry.setdefault("parse", _parser_of(hints.get(field.name, str)))
+            entry.setdefault("parse", field_parser(hints.get(field.name, str)))
             entry.setdefault("help", docs.get(field.name, f"see {config_cls.__name__}"))
     return fields
 
@@ -234,7 +177,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         main,
         "--budget",
         key="budget",
-        type=_optional(int),
+        type=optional(int),
         metavar="N",
         default=d["budget"],
         help="queries per run (distinct table cells); 'none' for no limit",
@@ -312,7 +255,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nao,
         "--pretrain-iterations",
         key="pretrain_iterations",
-        type=_optional(int),
+        type=optional(int),
         metavar="N",
         default="the paper's 2 epochs",
         help="iterations of the cached pretraining of --controller PRESET",

@@ -20,12 +20,27 @@ import datetime
 import json
 import os
 import platform
+import re
 import sys
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CLIError", "add_setting", "resolve_settings", "read_config_file", "save_command", "COMMAND_FILE"]
+__all__ = [
+    "CLIError",
+    "add_setting",
+    "resolve_settings",
+    "read_config_file",
+    "save_command",
+    "COMMAND_FILE",
+    "field_docs",
+    "field_parser",
+    "parse_bool",
+    "parse_json",
+    "optional",
+]
 
 #: Name of the file that records a run's command line and settings in its output folder.
 COMMAND_FILE = "command.json"
@@ -178,3 +193,86 @@ def save_command(
     path = folder / COMMAND_FILE
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+# ---------------------------------------------------------------------- flags from dataclass fields
+def field_docs(cls: type) -> dict[str, str]:
+    """The ``Args:`` descriptions of a dataclass's Google docstring, by field name, as plain text.
+
+    Args:
+        cls (type): the dataclass.
+
+    Returns:
+        dict[str, str]: one line of help per documented field (reST roles and defaults removed).
+    """
+    docs: dict[str, str] = {}
+    text = cls.__doc__ or ""
+    if "Args:" not in text:
+        return docs
+    current = None
+    for line in text.split("Args:", 1)[1].splitlines():
+        match = re.match(r"^\s{4,8}(\w+) \(([^)]*)\):\s*(.*)$", line)
+        if match:
+            current = match.group(1)
+            docs[current] = match.group(3)
+        elif current and line.strip() and not re.match(r"^\s*\w+:\s*$", line):
+            docs[current] += " " + line.strip()
+        elif not line.strip():
+            current = None
+    cleaned = {}
+    for name, doc in docs.items():
+        doc = re.sub(r"\s*\(default:.*?\)\s*$", "", doc)
+        doc = re.sub(r":(?:class|obj|math|meth|func|data|attr):`~?([^`]*)`", r"\1", doc)
+        doc = doc.replace("``", "").replace("\\", "")
+        cleaned[name] = doc.strip().rstrip(".")
+    return cleaned
+
+
+def parse_bool(text: str) -> bool:
+    """Reads ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``) for argparse."""
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def parse_json(text: str) -> Any:
+    """Reads a JSON value for argparse."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"expected JSON, got {text!r} ({error})") from None
+
+
+def optional(kind: Any) -> Any:
+    """An argparse ``type`` that reads ``none`` as :obj:`None` and anything else with ``kind``."""
+
+    def parse(text: str) -> Any:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = getattr(kind, "__name__", "value")
+    return parse
+
+
+def field_parser(annotation: Any) -> tuple[Any, str]:
+    """An argparse ``type`` and a metavar for a dataclass field's type annotation.
+
+    Args:
+        annotation (Any): the resolved annotation (:func:`typing.get_type_hints`).
+
+    Returns:
+        tuple: ``(type, metavar)``: ``int``/``float``/``str`` (accepting ``none`` when the field is
+        optional), :func:`parse_bool` for ``bool``, :func:`parse_json` for anything else.
+    """
+    base, nullable = annotation, False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(members) < len(typing.get_args(annotation))
+        base = members[0] if len(members) == 1 else Any
+    origin = typing.get_origin(base) or base
+    if origin is bool:
+        return parse_bool, "BOOL"
+    if origin in (int, float, str):
+        return (optional(origin) if nullable else origin), origin.__name__.upper()
+    return parse_json, "JSON"

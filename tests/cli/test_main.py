@@ -132,3 +132,28 @@ def test_python_dash_m_gnnas_reports_errors_without_traceback(tmp_path):
 def test_console_script_entry_point():
     scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
     assert scripts.get("gnnas") == "gnnas.cli:main"
+
+
+def _dests(name):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[name]
+    return {action.dest for action in sub._actions}
+
+
+def test_every_pretrain_config_field_has_a_flag():
+    import dataclasses
+
+    from gnnas.pretrain import PretrainConfig
+
+    assert {f.name for f in dataclasses.fields(PretrainConfig)} <= _dests("pretrain")
+
+
+def test_every_search_setting_has_a_flag():
+    import dataclasses
+
+    from gnnas.search import SEARCHES
+
+    dests = _dests("search")
+    for cls in SEARCHES.values():
+        for field in dataclasses.fields(cls.Config):
+            assert field.name == "controller_init" or f"option__{field.name}" in dests, (cls.name, field.name)
