@@ -105,10 +105,12 @@ examples:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Adds the command\'s arguments to ``parser``."""
         parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of benchmarks/locality.py")
 
     @staticmethod
     def run_argv(argv: Sequence[str]) -> int:
+        """Runs the command with its raw arguments (not parsed by ``gnnas``); returns the exit status."""
         if list(argv[:1]) in (["-h"], ["--help"]):
             try:
                 load_benchmark("locality")
@@ -119,6 +121,7 @@ examples:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        """Runs the command from parsed arguments; returns the exit status."""
         return Locality.run_argv(args.args)
 
 
@@ -137,11 +140,13 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Adds the command\'s arguments to ``parser``."""
         parser.add_argument("name", nargs="?", help="the benchmark script")
         parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
 
     @staticmethod
     def usage() -> str:
+        """The help text, with the benchmark scripts of this checkout."""
         names = available()
         lines = ["usage: gnnas benchmark NAME [ARGS ...]", "", Benchmark.DESCRIPTION.rstrip(), ""]
         if names:
@@ -154,6 +159,7 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def run_argv(argv: Sequence[str]) -> int:
+        """Runs the command with its raw arguments (not parsed by ``gnnas``); returns the exit status."""
         if not argv:
             print(Benchmark.usage(), file=sys.stderr)
             print("gnnas benchmark: error: the benchmark NAME is required", file=sys.stderr)
@@ -168,4 +174,5 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def run(args: Any) -> int:
+        """Runs the command from parsed arguments; returns the exit status."""
         return Benchmark.run_argv([args.name, *args.args] if args.name else [])

@@ -84,6 +84,7 @@ example:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Adds the command\'s arguments to ``parser``."""
         parser.add_argument("adjacency", metavar="ADJ", help="row-major 0/1 adjacency string, V*V characters")
         parser.add_argument(
             "operations", metavar="OPS", help="V comma-separated op names, input first, output last"
@@ -92,6 +93,7 @@ example:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        """Runs the command from parsed arguments; returns the exit status."""
         spec = parse_cell(args.adjacency, args.operations)
         print(spec.hash)
         if args.verbose:
@@ -122,6 +124,7 @@ examples:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Adds the command\'s arguments to ``parser``."""
         parser.add_argument("a", metavar="A", help="the first cell: ADJ:OPS or a module hash")
         parser.add_argument("b", metavar="B", help="the second cell: ADJ:OPS or a module hash")
         parser.add_argument(
@@ -132,6 +135,7 @@ examples:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        """Runs the command from parsed arguments; returns the exit status."""
         from gnnas.ged import graph_edit_distance
 
         a, b = parse_cell(args.a), parse_cell(args.b)
