@@ -3,7 +3,9 @@ r"""Pretraining the NAO controller on the locality task (reconstruction + metric
 * :func:`pretrain` runs the loop (checkpoints, resume, data-parallel under ``torchrun``);
 * :class:`PretrainConfig` holds every setting, the paper's by default;
 * :func:`metric_loss_preset` gives the losses of the paper's Table 3 by name;
-* :func:`pretrained_controller` trains once and caches the result.
+* :func:`pretrained_controller` trains once and caches the result;
+* :class:`~gnnas.pretrain.miners.FastTripletMarginMiner` mines the same triplets as
+  pytorch-metric-learning's ``TripletMarginMiner``, faster.
 
 From the command line::
 
@@ -15,6 +17,7 @@ From the command line::
 from gnnas.pretrain.cache import cache_root, pretrained_controller
 from gnnas.pretrain.checkpoint import load_checkpoint, save_checkpoint
 from gnnas.pretrain.config import PretrainConfig
+from gnnas.pretrain.miners import FastTripletMarginMiner
 from gnnas.pretrain.presets import NO_METRIC_LOSS, PRESET_NAMES, MetricLossPreset, metric_loss_preset
 from gnnas.pretrain.trainer import LOG_FIELDS, PretrainResult, pretrain, reconstruction_metrics
 
@@ -32,4 +35,5 @@ __all__ = [
     "cache_root",
     "save_checkpoint",
     "load_checkpoint",
+    "FastTripletMarginMiner",
 ]
