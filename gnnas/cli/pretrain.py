@@ -27,6 +27,7 @@ from gnnas.cli.settings import (
     field_parser,
     resolve_settings,
     save_command,
+    set_threads,
 )
 
 NAME = "pretrain"
@@ -66,7 +67,7 @@ def _defaults() -> dict[str, Any]:
     from gnnas.pretrain import PretrainConfig
 
     values = PretrainConfig().to_dict()
-    values.update(output_dir=None, num_anchors=None)
+    values.update(output_dir=None, num_anchors=None, threads=None)
     return values
 
 
@@ -93,6 +94,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="continue the run in --out from its checkpoint.pt (a fresh start if there is none)",
+    )
+    add_setting(
+        run,
+        "--threads",
+        key="threads",
+        type=int,
+        metavar="N",
+        default="torch's default",
+        help="torch threads of this process (1 is often fastest on a busy machine)",
     )
     add_setting(
         run,
@@ -319,7 +329,8 @@ def run(args: argparse.Namespace) -> int:
     from gnnas.pretrain import PretrainConfig, pretrain
 
     settings = settings_from_args(args)
-    values = {k: v for k, v in settings.items() if k not in ("output_dir", "num_anchors")}
+    set_threads(settings["threads"])
+    values = {k: v for k, v in settings.items() if k not in ("output_dir", "num_anchors", "threads")}
     fields = {f.name for f in dataclasses.fields(PretrainConfig)}
     config = PretrainConfig.from_dict({k: v for k, v in values.items() if k in fields})
     num_anchors = settings["num_anchors"]

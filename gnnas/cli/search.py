@@ -34,6 +34,7 @@ from gnnas.cli.settings import (
     read_config_file,
     resolve_settings,
     save_command,
+    set_threads,
 )
 
 NAME = "search"
@@ -129,6 +130,7 @@ def _defaults() -> dict[str, Any]:
         "pretrain_seed": 0,
         "output_dir": None,
         "checkpoint_every": 1,
+        "threads": None,
         "options": {},
     }
 
@@ -209,6 +211,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d["checkpoint_every"],
         help="steps between checkpoints (a step is one query for random "
         "search, one child for evolution, one neighbourhood for local search, one outer epoch for NAO)",
+    )
+    add_setting(
+        main,
+        "--threads",
+        key="threads",
+        type=int,
+        metavar="N",
+        default="torch's default",
+        help="torch threads of this process (1 is often fastest on a busy machine)",
     )
     main.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -496,6 +507,7 @@ def run(args: argparse.Namespace) -> int:
             "official nasbench_only108.tfrecord"
         )
     progress = not args.no_progress
+    set_threads(settings["threads"])
     method = settings["method"]
     cls = _method_classes()[method]
     options = dict(settings["options"])

@@ -276,3 +276,18 @@ def field_parser(annotation: Any) -> tuple[Any, str]:
     if origin in (int, float, str):
         return (optional(origin) if nullable else origin), origin.__name__.upper()
     return parse_json, "JSON"
+
+
+def set_threads(threads: int | None) -> None:
+    """Sets the number of torch threads of this process; :obj:`None` leaves torch's default.
+
+    Raises:
+        CLIError: if ``threads`` is not a positive integer.
+    """
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise CLIError(f"--threads must be a positive integer, got {threads!r}")
+    import torch
+
+    torch.set_num_threads(threads)

@@ -82,6 +82,8 @@ def test_bad_flags_exit_2_with_a_message(capsys, argv, message):
         (["search", "--method", "random"], "--data is required"),
         (["search", "--seeds", "1", "1", "--data", "x.csv"], "--seeds has repeated values"),
         (["benchmark", "no_such_benchmark"], "no benchmark 'no_such_benchmark'"),
+        (["search", "--data", "x.csv", "--threads", "0"], "--threads must be a positive integer"),
+        (["pretrain", "--threads", "-1"], "--threads must be a positive integer"),
         (["hash", "01", "input,output"], "adjacency has 2 characters; 2 ops need 4"),
         (["ged", "010001000:input,conv3x3,output", "0110:input,output"], "strictly upper triangular"),
         (["ged", "0100:input,foo", "0110:input,output"], "unknown ops ['foo']"),
