@@ -194,3 +194,34 @@ def test_a_damaged_controller_file(capsys, tmp_path, tiny_tfrecord):
     )
     assert code == 2
     assert "cannot read" in err and "as a NAOController" in err and "Traceback" not in err
+
+
+def test_rerun_from_command_json(capsys, tmp_path, tiny_tfrecord):
+    first = tmp_path / "first"
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--method",
+        "evolution",
+        "--data",
+        tiny_tfrecord,
+        "--budget",
+        "9",
+        "--population-size",
+        "4",
+        "--sample-size",
+        "2",
+        "--out",
+        first,
+        *QUIET,
+    )
+    assert code == 0, err
+    again = tmp_path / "again"
+    code, _, err = run_cli(
+        capsys, "search", "--config", first / "command.json", "--seeds", "0", "4", "--out", again, *QUIET
+    )
+    assert code == 0, err
+    settings = json.loads((again / "command.json").read_text())["settings"]
+    assert settings["options"] == {"population_size": 4, "sample_size": 2} and settings["seeds"] == [0, 4]
+    assert SearchResult.load(again / "seed0.json").records == SearchResult.load(first / "seed0.json").records
+    assert SearchResult.load(again / "seed4.json").config["population_size"] == 4
