@@ -138,18 +138,28 @@ class Controllers:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
         self.loaded: dict[str, Any] = {}
-        self.seconds: dict[str, float] = {}
 
     def get(self, preset: str) -> Any:
         if preset not in self.loaded:
             from gnnas.pretrain import pretrained_controller
 
-            start = time.perf_counter()
             self.loaded[preset] = pretrained_controller(
                 preset, iterations=self.settings["pretrain_iterations"], seed=self.settings["pretrain_seed"],
                 progress=False)
-            self.seconds[preset] = time.perf_counter() - start
         return self.loaded[preset]
+
+    def describe(self, preset: str) -> dict[str, Any]:
+        """Where the pretraining module caches this preset's controller, and how far its
+        pretraining got (its ``summary.json``: token accuracy, losses, iterations)."""
+        from gnnas.pretrain import PretrainConfig
+        from gnnas.pretrain.cache import cache_key, cache_root
+
+        config = PretrainConfig(loss=preset, max_iterations=self.settings["pretrain_iterations"],
+                                seed=self.settings["pretrain_seed"], progress=False)
+        folder = cache_root() / "pretrain" / f"{preset}-{cache_key(config, {'cells': None})}"
+        summary = folder / "summary.json"
+        return {"folder": str(folder),
+                "summary": json.loads(summary.read_text()) if summary.exists() else None}
 
 
 def make_search(row: str, oracle: Any, seed: int, settings: dict[str, Any], controllers: Controllers,
@@ -337,7 +347,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
                    "torch": torch.__version__, "machine": platform.machine()},
         "table": {"best": probe.table_best, "top_threshold": threshold, "top_max_rank": max_rank},
-        "pretrain_seconds": controllers.seconds,
+        "pretrained_controllers": {row: controllers.describe(row.split(":", 1)[1]) for row in settings["rows"]
+                                   if row.startswith("nao:") and row != NAO_FRESH},
         "aggregates": aggregates,
         "runs": runs,
         "wall_seconds": time.perf_counter() - start,
