@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pretrain-iterations", type=int, default=None,
                         help="pretraining iterations of the cached controllers (0: the paper's 2 epochs)")
     parser.add_argument("--pretrain-seed", type=int, default=0)
+    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="optimizer of the pretraining (sgd: the paper's, lr 1.0)")
+    parser.add_argument("--pretrain-lr", type=float, default=None,
+                        help="pretraining learning rate (default: 1.0 for sgd, 0.001 for adam)")
     parser.add_argument("--population-size", type=int, default=50, help="regularized evolution")
     parser.add_argument("--sample-size", type=int, default=10, help="regularized evolution")
     parser.add_argument("--top-fraction", type=float, default=0.001,
@@ -112,6 +116,8 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     for row in settings["rows"]:
         if row not in BASELINES and not row.startswith("nao:"):
             raise SystemExit(f"unknown row {row!r}")
+    pretrain_lr = args.pretrain_lr or (1.0 if args.pretrain_optimizer == "sgd" else 1e-3)
+    settings.update(pretrain_optimizer=args.pretrain_optimizer, pretrain_lr=pretrain_lr)
     settings.update(pretrain_seed=args.pretrain_seed, population_size=args.population_size,
                     sample_size=args.sample_size, top_fraction=args.top_fraction)
     return settings
@@ -139,26 +145,31 @@ class Controllers:
         self.settings = settings
         self.loaded: dict[str, Any] = {}
 
+    def config(self, preset: str) -> Any:
+        """The pretraining settings of a preset."""
+        from gnnas.pretrain import PretrainConfig
+
+        return PretrainConfig(loss=preset, max_iterations=self.settings["pretrain_iterations"],
+                              seed=self.settings["pretrain_seed"],
+                              optimizer=self.settings["pretrain_optimizer"], lr=self.settings["pretrain_lr"],
+                              progress=False)
+
     def get(self, preset: str) -> Any:
         if preset not in self.loaded:
             from gnnas.pretrain import pretrained_controller
 
-            self.loaded[preset] = pretrained_controller(
-                preset, iterations=self.settings["pretrain_iterations"], seed=self.settings["pretrain_seed"],
-                progress=False)
+            self.loaded[preset] = pretrained_controller(config=self.config(preset))
         return self.loaded[preset]
 
     def describe(self, preset: str) -> dict[str, Any]:
         """Where the pretraining module caches this preset's controller, and how far its
         pretraining got (its ``summary.json``: token accuracy, losses, iterations)."""
-        from gnnas.pretrain import PretrainConfig
         from gnnas.pretrain.cache import cache_key, cache_root
 
-        config = PretrainConfig(loss=preset, max_iterations=self.settings["pretrain_iterations"],
-                                seed=self.settings["pretrain_seed"], progress=False)
+        config = self.config(preset)
         folder = cache_root() / "pretrain" / f"{preset}-{cache_key(config, {'cells': None})}"
         summary = folder / "summary.json"
-        return {"folder": str(folder),
+        return {"folder": str(folder), "config": config.to_dict(),
                 "summary": json.loads(summary.read_text()) if summary.exists() else None}
 
 
