@@ -128,6 +128,8 @@ def _defaults() -> dict[str, Any]:
         "controller": "fresh",
         "pretrain_iterations": None,
         "pretrain_seed": 0,
+        "pretrain_optimizer": "sgd",
+        "pretrain_lr": None,
         "output_dir": None,
         "checkpoint_every": 1,
         "threads": None,
@@ -279,6 +281,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d["pretrain_seed"],
         help="seed of the cached pretraining of --controller PRESET",
     )
+    add_setting(
+        nao,
+        "--pretrain-optimizer",
+        key="pretrain_optimizer",
+        metavar="NAME",
+        default=d["pretrain_optimizer"],
+        help="optimizer of the cached pretraining of --controller PRESET: sgd (the paper's), adam or adamw; "
+        "a short pretraining learns far more with adam",
+    )
+    add_setting(
+        nao,
+        "--pretrain-lr",
+        key="pretrain_lr",
+        type=float,
+        metavar="LR",
+        default="PretrainConfig's, 1.0",
+        help="learning rate of the cached pretraining of --controller PRESET (0.001 suits adam)",
+    )
 
     groups: dict[tuple[str, ...], Any] = {}
     titles = {
@@ -385,7 +405,8 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
 
     Args:
         source (str): ``"fresh"``, a loss preset, or a ``controller.pt`` file or a folder holding one.
-        settings (dict): the command's settings (``pretrain_iterations``, ``pretrain_seed``).
+        settings (dict): the command's settings (``pretrain_iterations``, ``pretrain_seed``,
+            ``pretrain_optimizer``, ``pretrain_lr``).
         progress (bool, optional): show the progress bar if a preset has to be trained.
 
     Returns:
@@ -399,15 +420,18 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
     if source == "fresh":
         return None, "fresh"
     if source in PRESET_NAMES:
-        from gnnas.pretrain import pretrained_controller
+        from gnnas.pretrain import PretrainConfig, pretrained_controller
 
-        controller = pretrained_controller(
-            source,
-            iterations=settings["pretrain_iterations"],
+        extra = {} if settings["pretrain_lr"] is None else {"lr": settings["pretrain_lr"]}
+        config = PretrainConfig(
+            loss=source,
+            max_iterations=settings["pretrain_iterations"],
             seed=settings["pretrain_seed"],
+            optimizer=settings["pretrain_optimizer"],
             progress=progress,
+            **extra,
         )
-        return controller, f"pretrained:{source}"
+        return pretrained_controller(config=config), f"pretrained:{source}"
     path = Path(source).expanduser()
     if path.is_dir():
         path = path / "controller.pt"

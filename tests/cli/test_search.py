@@ -225,3 +225,49 @@ def test_rerun_from_command_json(capsys, tmp_path, tiny_tfrecord):
     assert settings["options"] == {"population_size": 4, "sample_size": 2} and settings["seeds"] == [0, 4]
     assert SearchResult.load(again / "seed0.json").records == SearchResult.load(first / "seed0.json").records
     assert SearchResult.load(again / "seed4.json").config["population_size"] == 4
+
+
+def test_nao_with_a_cached_preset_controller(capsys, tmp_path, tiny_tfrecord, space):
+    out = tmp_path / "nao-preset"
+    argv = [
+        "search",
+        "--method",
+        "nao",
+        "--data",
+        tiny_tfrecord,
+        "--controller",
+        "NoMetricLoss",
+        "--pretrain-iterations",
+        "1",
+        "--pretrain-optimizer",
+        "adam",
+        "--pretrain-lr",
+        "0.001",
+        "--budget",
+        "6",
+        "--num-init",
+        "4",
+        "--outer-epochs",
+        "1",
+        "--inner-epochs",
+        "1",
+        "--num-seeds",
+        "2",
+        "--num-candidates",
+        "2",
+        "--max-step-size",
+        "2",
+        "--out",
+        out,
+        *QUIET,
+    ]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    result = SearchResult.load(out / "seed0.json")
+    assert result.config["controller_init"] == "pretrained:NoMetricLoss"
+    settings = json.loads((out / "command.json").read_text())["settings"]
+    assert settings["pretrain_optimizer"] == "adam" and settings["pretrain_lr"] == 0.001
+    code, _, err = run_cli(
+        capsys, *argv[:-3], "--pretrain-optimizer", "rmsprop", "--out", tmp_path / "x", *QUIET
+    )
+    assert code == 2 and "optimizer" in err and "Traceback" not in err
