@@ -181,7 +181,8 @@ class ArchSpec:
             )
         if set(adjacency) - {"0", "1"}:
             raise ValueError(f"adjacency must contain only '0' and '1', got {adjacency!r}")
-        matrix = (np.frombuffer(adjacency.encode(), dtype=np.uint8) - ord("0")).reshape(num_vertices, num_vertices)
+        bits = np.frombuffer(adjacency.encode(), dtype=np.uint8) - ord("0")
+        matrix = bits.reshape(num_vertices, num_vertices)
         return cls(matrix, ops)
 
     @classmethod

@@ -85,7 +85,9 @@ def decode_tokens(tokens: Sequence[int]) -> tuple[np.ndarray, list[str]]:
                 raise ValueError(f"the sequence ends at position {position} before an output token")
             token = tokens[position]
             if token not in (NO_EDGE, EDGE):
-                raise ValueError(f"position {position} is the edge slot {i}->{j}; expected 1 or 2, got {token}")
+                raise ValueError(
+                    f"position {position} is the edge slot {i}->{j}; expected 1 or 2, got {token}"
+                )
             if token == EDGE:
                 edges.append((i, j))
             position += 1
@@ -98,7 +100,9 @@ def decode_tokens(tokens: Sequence[int]) -> tuple[np.ndarray, list[str]]:
         position += 1
         if token == OP_TOKENS[OUTPUT]:
             if any(t != PAD for t in tokens[position:]):
-                raise ValueError(f"only padding ({PAD}) may follow the output token at position {position - 1}")
+                raise ValueError(
+                    f"only padding ({PAD}) may follow the output token at position {position - 1}"
+                )
             matrix = np.zeros((j + 1, j + 1), dtype=np.uint8)
             for i, k in edges:
                 matrix[i, k] = 1

@@ -84,7 +84,7 @@ def _permute(matrix: np.ndarray, ops, perm):
     order = [0, *[1 + p for p in perm], num - 1]
     new = np.zeros_like(matrix)
     position = {old: new_index for new_index, old in enumerate(order)}
-    for i, j in zip(*np.nonzero(matrix)):
+    for i, j in zip(*np.nonzero(matrix), strict=True):
         new[position[i], position[j]] = 1
     return new, [ops[old] for old in order]
 
