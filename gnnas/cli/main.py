@@ -12,7 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gnnas.cli import benchmark, cells, convert, enumerate, pretrain, search
+from gnnas.cli import benchmark, cells, convert, pretrain, search
+from gnnas.cli import enumerate as enumerate_command  # the module, not the builtin
 from gnnas.cli.settings import CLIError
 
 __all__ = ["main", "build_parser", "USER_ERRORS"]
@@ -30,8 +31,8 @@ _EPILOG = """\
 examples:
   gnnas enumerate                                   # the 423,624 cells, cached
   gnnas convert nasbench_only108.tfrecord           # the official file, once
-  gnnas pretrain --loss MarginLoss --iterations 2000 --out results/pretrain/margin
-  gnnas search --method nao --data ../shared/nb101/nb101_subset_30k.csv --controller MarginLoss
+  gnnas pretrain --loss MarginLoss --optimizer adam --lr 0.001 --iterations 1000 --out results/pretrain/margin
+  gnnas search --method nao --data nb101_subset_30k.csv --controller results/pretrain/margin --budget 300
   gnnas locality --quick                            # the paper's Fig. 1 and 2, small
   gnnas ged 010001000:input,conv3x3,output 011001000:input,maxpool,output   # 2
 """
@@ -42,7 +43,7 @@ examples:
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
 
 _SUBCOMMANDS = (
-    enumerate,
+    enumerate_command,
     convert,
     pretrain,
     search,
