@@ -159,3 +159,16 @@ def test_every_search_setting_has_a_flag():
     for cls in SEARCHES.values():
         for field in dataclasses.fields(cls.Config):
             assert field.name == "controller_init" or f"option__{field.name}" in dests, (cls.name, field.name)
+
+
+def test_the_help_examples_parse():
+    import shlex
+
+    from gnnas.cli.main import _EPILOG
+
+    parser = build_parser()
+    lines = [shlex.split(line, comments=True) for line in _EPILOG.splitlines() if line.startswith("  gnnas ")]
+    assert len(lines) >= 5
+    for words in lines:
+        if words[1] not in ("locality", "benchmark"):
+            assert parser.parse_args(words[1:]).command == words[1]
