@@ -43,15 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cache_file(cache_dir: str | os.PathLike[str] | None) -> Path:
     """The cache file :func:`gnnas.space.enumerate_cells` uses for ``cache_dir``."""
-    from gnnas.space import enumerate as space_enumerate
+    from gnnas.space import cache_path
 
-    locate = getattr(space_enumerate, "_cache_path", None)  # no public accessor (yet)
-    if locate is not None:
-        return Path(locate(cache_dir))
-    from gnnas.space import default_cache_dir
-
-    folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    return folder.absolute()
+    return cache_path(cache_dir)
 
 
 def run(args: argparse.Namespace) -> int:

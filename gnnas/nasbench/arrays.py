@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gnnas.space.enumerate import default_cache_dir
 from gnnas.space.ops import MAX_VERTICES, OP_INDEX, OPS
 
 __all__ = [
@@ -54,17 +55,6 @@ CACHE_VERSION = 1
 _ARRAY_NAMES = ("hashes", "adjacency", "num_vertices", "ops", "trainable_parameters", "epochs",
                 "num_repeats", "metrics", "available")
 _BIT_INDEX = np.arange(MAX_VERTICES * MAX_VERTICES, dtype=np.uint64)
-
-
-def default_cache_dir() -> Path:
-    """Returns the folder for converted tables.
-
-    ``$GNNAS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/gnnas``, else ``~/.cache/gnnas``.
-    """
-    if os.environ.get("GNNAS_CACHE_DIR"):
-        return Path(os.environ["GNNAS_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gnnas"
 
 
 def pack_adjacency(bits: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:

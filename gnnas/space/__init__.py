@@ -5,6 +5,7 @@ from gnnas.space.enumerate import (
     CacheWarning,
     CellNotFoundError,
     CellSpace,
+    cache_path,
     default_cache_dir,
     enumerate_cells,
     pack_cells,
@@ -31,5 +32,5 @@ __all__ = [
     "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "INTERIOR_OPS", "OP_INDEX",
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
     "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",
-    "sample_cells", "default_cache_dir", "NUM_CELLS",
+    "sample_cells", "default_cache_dir", "cache_path", "NUM_CELLS",
 ]

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CellSpace", "CellNotFoundError", "CacheWarning", "enumerate_cells", "pack_cells", "sample_cells",
-    "default_cache_dir", "NUM_CELLS",
+    "default_cache_dir", "cache_path", "NUM_CELLS",
 ]
 
 #: Number of unique cells of NAS-Bench-101.
@@ -550,7 +550,13 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "gnnas"
 
 
-def _cache_path(cache_dir: str | os.PathLike[str] | None) -> Path:
+def cache_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Returns the file in which :func:`enumerate_cells` caches the space.
+
+    Args:
+        cache_dir (str or os.PathLike, optional): the cache folder; :obj:`None` takes
+            :func:`default_cache_dir`. (default: :obj:`None`)
+    """
     folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
     return (folder / _CACHE_NAME).absolute()
 
@@ -636,7 +642,7 @@ def enumerate_cells(cache_dir: str | os.PathLike[str] | None = None, progress: b
     Raises:
         RuntimeError: if the enumeration fails its own consistency checks (a bug).
     """
-    path = _cache_path(cache_dir)
+    path = cache_path(cache_dir)
     space = _MEMO.get(path)
     if space is not None:
         return space

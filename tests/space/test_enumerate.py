@@ -23,12 +23,12 @@ from gnnas.space import (
 from gnnas.space.enumerate import (
     CELLS_UP_TO,
     FULL_DAG_PATTERNS,
-    _cache_path,
     _full_dag_patterns,
     _labellings,
     _load,
     _save,
     _wl_fingerprints,
+    cache_path,
 )
 from gnnas.space.hashing import _module_hash_reference
 
@@ -280,7 +280,7 @@ def test_sampling_bad_input(space):
 # ------------------------------------------------------------------ the cache
 def test_memo_and_session_cache(space):
     assert enumerate_cells(progress=False) is space
-    path = _cache_path(None)
+    path = cache_path(None)
     assert path.exists() and path.parent == default_cache_dir()
     start = time.perf_counter()
     loaded = _load(path)
