@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     per_cell = len(LAYOUTS[args.layout]) * NUM_REPEATS
     num_cells = max(1, args.records // per_cell)
+    if args.data_dir is not None:
+        Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nasbench_speed-", dir=args.data_dir))
     csv_path = args.csv if args.csv.exists() else None
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
