@@ -174,16 +174,18 @@ class NAOSearch(Search):
         self.extra["epochs"].append(log)
         return self.outer_epoch < config.outer_epochs
 
-    def _training_set(self) -> tuple[list[Any], torch.Tensor]:
-        from gnnas.nn.utils import cell_to_data
+    def _graph(self, cell_hash: str) -> Any:
+        """The table cell's PyG graph with its tokens, built once per run."""
+        data = self._graphs.get(cell_hash)
+        if data is None:
+            from gnnas.nn.utils import cell_to_data
 
+            data = self._graphs[cell_hash] = cell_to_data(self.oracle.table.spec(cell_hash))
+        return data
+
+    def _training_set(self) -> tuple[list[Any], torch.Tensor]:
         oracle = self.oracle
-        cells = []
-        for record in oracle.records:  # each cell's graph and tokens are built once per run
-            data = self._graphs.get(record.hash)
-            if data is None:
-                data = self._graphs[record.hash] = cell_to_data(oracle.table.spec(record.hash))
-            cells.append(data)
+        cells = [self._graph(record.hash) for record in oracle.records]
         target = torch.tensor([r.accuracy for r in oracle.records], dtype=torch.float32)
         if self.config.normalize_targets:
             low, high = target.min(), target.max()
@@ -233,9 +235,15 @@ class NAOSearch(Search):
             ``duplicates`` (decoded cells skipped), ``mean_distance`` (mean graph edit distance of
             the mapping into the table, :obj:`None` without new cells).
         """
+        from torch_geometric.data import Batch
+
         config, oracle = self.config, self.oracle
         records = sorted(oracle.records, key=lambda r: (-r.accuracy, r.index))[:config.num_seeds]
-        seeds = [oracle.table.spec(r.hash) for r in records]
+        # the seeds' graphs are collated once, not again for every step size
+        seeds = Batch.from_data_list([self._graph(r.hash) for r in records])
+        parameter = next(self.controller.parameters(), None)
+        if parameter is not None:
+            seeds = seeds.to(parameter.device)  # where generate() would have put a batch it made
         new: dict[int, ArchSpec] = {}
         invalid = duplicates = 0
         distances: list[int] = []
