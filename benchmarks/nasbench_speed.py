@@ -51,25 +51,11 @@ def real_cells(csv_path: Path, limit: int | None = None) -> list[tuple[str, str,
 
 
 def random_cells(count: int, seed: int) -> list[tuple[str, str, int]]:
-    """(adjacency, operations, parameters) of ``count`` distinct random valid cells."""
-    import numpy as np
+    """(adjacency, operations, parameters) of ``count`` distinct random valid cells of 3..7 vertices."""
+    from gnnas.nasbench.synthetic import cells_from_specs, random_specs
 
-    from gnnas import ArchSpec
-    from gnnas.nasbench.synthetic import cells_from_specs
-    from gnnas.space.ops import INTERIOR_OPS
-
-    rng = np.random.default_rng(seed)
-    specs: dict[str, ArchSpec] = {}
-    while len(specs) < count:
-        size = int(rng.integers(3, 8))
-        matrix = np.triu(rng.random((size, size)) < 0.4, k=1).astype(np.uint8)
-        ops = ["input", *(INTERIOR_OPS[k] for k in rng.integers(0, 3, size - 2)), "output"]
-        try:
-            spec = ArchSpec(matrix, ops)
-        except ValueError:
-            continue
-        specs.setdefault(spec.hash, spec)
-    return [row[1:] for row in cells_from_specs(list(specs.values()))]
+    specs = random_specs(count, seed=seed, min_vertices=3, include_pruned=True)
+    return [row[1:] for row in cells_from_specs(specs)]
 
 
 def make_file(path: Path, num_cells: int, layout: str, seed: int, csv_path: Path | None) -> tuple[int, float]:

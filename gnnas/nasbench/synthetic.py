@@ -24,8 +24,11 @@ import numpy as np
 
 from gnnas.nasbench.record import EvaluationData, ModelMetrics, NASBenchRecord
 from gnnas.nasbench.tfrecord import write_tfrecord
+from gnnas.space.ops import INTERIOR_OPS, MAX_VERTICES
+from gnnas.space.spec import ArchSpec
 
-__all__ = ["LAYOUTS", "NUM_REPEATS", "synthetic_records", "write_nasbench_tfrecord", "cells_from_specs"]
+__all__ = ["LAYOUTS", "NUM_REPEATS", "synthetic_records", "write_nasbench_tfrecord", "cells_from_specs",
+           "random_specs"]
 
 #: The epoch budgets of each official layout.
 LAYOUTS: dict[str, tuple[int, ...]] = {"only108": (108,), "full": (4, 12, 36, 108)}
@@ -103,3 +106,38 @@ def cells_from_specs(specs: Sequence) -> list[tuple[str, str, str, int]]:
         adjacency, operations = spec.to_strings()
         rows.append((spec.hash, adjacency, operations, 100_000 * spec.num_vertices + 1_000 * spec.num_edges))
     return rows
+
+
+def random_specs(num: int, seed: int | None = None, min_vertices: int = 2,
+                 include_pruned: bool = False) -> list[ArchSpec]:
+    r"""Returns ``num`` distinct (by hash) random valid :class:`~gnnas.ArchSpec` s.
+
+    Each draw has ``min_vertices`` to 7 vertices, an upper-triangular adjacency with edge
+    probability 0.4 and uniform interior operations; invalid draws are redrawn. Fast, but not
+    uniform over the space (use :func:`gnnas.space.sample_cells` for that).
+
+    Args:
+        num (int): how many cells.
+        seed (int, optional): seed of the draws. (default: :obj:`None`)
+        min_vertices (int, optional): the fewest vertices of a draw, 2 to 7. (default: :obj:`2`)
+        include_pruned (bool, optional): keep draws that lose vertices or edges to pruning (as
+            their pruned cell). (default: :obj:`False`)
+
+    Returns:
+        list[ArchSpec]: the cells, in the order first drawn.
+    """
+    if not 2 <= min_vertices <= MAX_VERTICES:
+        raise ValueError(f"min_vertices must be between 2 and {MAX_VERTICES}, got {min_vertices}")
+    rng = np.random.default_rng(seed)
+    specs: dict[str, ArchSpec] = {}
+    while len(specs) < num:
+        size = int(rng.integers(min_vertices, MAX_VERTICES + 1))
+        matrix = np.triu(rng.random((size, size)) < 0.4, k=1).astype(np.uint8)
+        ops = ["input", *(INTERIOR_OPS[k] for k in rng.integers(0, 3, size - 2)), "output"]
+        try:
+            spec = ArchSpec(matrix, ops)
+        except ValueError:
+            continue
+        if include_pruned or not spec.was_pruned:
+            specs.setdefault(spec.hash, spec)
+    return list(specs.values())
