@@ -1,15 +1,1 @@
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run these small-tensor tests on one intra-op thread.
-
-    On the shared 2-core machine, two OpenMP threads competing with other processes make small
-    tensor ops 10-30x slower (measured: masked decoding of 1,000 embeddings 3.8 s vs 0.12 s).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.threads import one_thread  # noqa: F401  (autouse: every test of the package runs on one thread)

@@ -7,22 +7,13 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 
 from gnnas.nasbench import NASBench101
 from gnnas.space import ArchSpec
 from gnnas.space.ops import INTERIOR_OPS
+from tests.threads import one_thread  # noqa: F401  (autouse: every test of the package runs on one thread)
 
 TABLE_SIZE = 300
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The tiny NAO networks run ~10x faster on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_cells(num: int, seed: int, exclude: set[str] = frozenset()) -> list[ArchSpec]:
