@@ -58,13 +58,22 @@ def module_hash(matrix: np.ndarray, ops: Sequence[str]) -> str:
         KeyError: if an op name is unknown.
     """
     rows = np.asarray(matrix).tolist()
-    num_vertices = len(rows)
-    vertices = range(num_vertices)
+    vertices = range(len(rows))
     out_neighbours = [[w for w in vertices if row[w]] for row in rows]
     in_neighbours = [[w for w in vertices if rows[w][v]] for v in vertices]
-    hashes = [
-        _initial_hash(len(out_neighbours[v]), len(in_neighbours[v]), HASH_LABEL[ops[v]]) for v in vertices
-    ]
+    return _hash_neighbours(in_neighbours, out_neighbours, [HASH_LABEL[op] for op in ops])
+
+
+def _hash_neighbours(
+    in_neighbours: Sequence[Sequence[int]], out_neighbours: Sequence[Sequence[int]], labels: Sequence[int]
+) -> str:
+    """The module hash of a cell given by its vertices' in- and out-neighbours and hash labels.
+
+    The one scalar implementation, shared by :func:`module_hash` and
+    :func:`gnnas.transforms.anchor.fast_hash` (which differ only in how a cell is stored).
+    """
+    vertices = range(len(labels))
+    hashes = [_initial_hash(len(out_neighbours[v]), len(in_neighbours[v]), labels[v]) for v in vertices]
     md5 = hashlib.md5
     for _ in vertices:
         hashes = [

@@ -9,12 +9,12 @@ against its :class:`~gnnas.space.ArchSpec` counterpart in the tests.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
+from gnnas.space.hashing import _hash_neighbours
 from gnnas.space.ops import HASH_LABEL, MAX_EDGES, OP_INDEX, OPS
 from gnnas.space.spec import ArchSpec
 
@@ -27,29 +27,11 @@ _HASH_LABELS = tuple(HASH_LABEL[op] for op in OPS)
 PAIRS = {n: [(i, j) for i in range(n) for j in range(i + 1, n)] for n in range(2, 8)}
 
 
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
 def fast_hash(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[int, ...]) -> str:
     """The official module hash (as :func:`gnnas.space.module_hash`) of a cell given as bitmasks."""
     out_neighbours = [[j for j in range(i + 1, n) if rows[i] >> j & 1] for i in range(n)]
     in_neighbours = [[i for i in range(v) if rows[i] >> v & 1] for v in range(n)]
-    hashes = [
-        _md5(str((len(out_neighbours[v]), len(in_neighbours[v]), _HASH_LABELS[ops[v]]))) for v in range(n)
-    ]
-    for _ in range(n):
-        hashes = [
-            _md5(
-                "".join(sorted([hashes[w] for w in in_neighbours[v]]))
-                + "|"
-                + "".join(sorted([hashes[w] for w in out_neighbours[v]]))
-                + "|"
-                + hashes[v]
-            )
-            for v in range(n)
-        ]
-    return _md5(str(sorted(hashes)))
+    return _hash_neighbours(in_neighbours, out_neighbours, [_HASH_LABELS[op] for op in ops])
 
 
 def signature(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[int, ...]) -> tuple[int, ...]:
