@@ -2,9 +2,9 @@ r"""Fast conversion of the official NAS-Bench-101 TFRecord file into :class:`NAS
 
 The conversion runs in two passes:
 
-1. the framing pass walks the file once (memory-mapped), checks the length and payload
-   checksums of every record (CRC-32C in C, via ``google-crc32c``) and notes where each payload
-   starts;
+1. the framing pass walks the file once with :func:`~gnnas.nasbench.tfrecord.iter_tfrecord`
+   (memory-mapped), which checks the length and payload checksums of every record (CRC-32C in
+   C, via ``google-crc32c``), and notes where each record starts;
 2. the parsing pass decodes the payloads in chunks, optionally in several worker processes:
    the JSON scanner of the standard library (``json.loads`` without its checks; ``json.loads``
    itself runs only where the scanner stops early), :func:`binascii.a2b_base64`, and a fast
@@ -33,19 +33,15 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from json.scanner import make_scanner
 
-import google_crc32c
 import numpy as np
 
 from gnnas.nasbench.arrays import METRIC_FIELDS, NASBenchArrays, encode_ops, pack_adjacency
 from gnnas.nasbench.record import ProtobufError, decode_model_metrics
-from gnnas.nasbench.tfrecord import TFRecordError
+from gnnas.nasbench.tfrecord import TFRecordError, iter_tfrecord
 from gnnas.space.ops import MAX_VERTICES
 
 __all__ = ["convert_tfrecord", "parse_chunk"]
 
-_MASK_DELTA = 0xA282EAD8
-_HEADER = struct.Struct("<QI")
-_FOOTER = struct.Struct("<I")
 # Three EvaluationData entries of exactly five doubles (tags 1..5), then trainable_parameters as a
 # varint of at most five bytes, then total_time, then the end of the message.
 _FAST_LAYOUT = re.compile(
@@ -58,32 +54,13 @@ _FAST_VALUES_OFFSET = 47
 _CHUNK_RECORDS = 50_000
 
 
-def _frame(path: str, buffer: mmap.mmap | bytes, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Checks the framing and both checksums of every record; returns payload offsets and lengths."""
-    value = google_crc32c.value
-    unpack_header = _HEADER.unpack_from
-    unpack_footer = _FOOTER.unpack_from
+def _frame(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Checks the framing and both checksums of every record; returns record offsets and payload lengths."""
     starts = array("q")
     lengths = array("q")
-    position = 0
-    while position < size:
-        if size - position < 12:
-            raise TFRecordError(path, position, f"truncated record: {size - position} bytes left, "
-                                "a record header needs 12")
-        length, stored = unpack_header(buffer, position)
-        crc = value(buffer[position:position + 8])
-        if (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF != stored:
-            raise TFRecordError(path, position, "bad length checksum (masked CRC-32C of the length field)")
-        end = position + 12 + length
-        if end + 4 > size:
-            raise TFRecordError(path, position, f"truncated record: the header announces {length} payload "
-                                f"bytes, the file ends {size - position - 12} bytes after the header")
-        crc = value(buffer[position + 12:end])
-        if (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF != unpack_footer(buffer, end)[0]:
-            raise TFRecordError(path, position, "bad payload checksum (masked CRC-32C of the payload)")
+    for position, payload in iter_tfrecord(path):
         starts.append(position)
-        lengths.append(length)
-        position = end + 4
+        lengths.append(len(payload))
     return np.frombuffer(starts, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64)
 
 
@@ -208,15 +185,9 @@ def convert_tfrecord(path: str | os.PathLike, progress: bool = True, workers: in
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     path = os.fspath(path)
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            raise ValueError(f"{path}: the file is empty, expected NAS-Bench-101 records")
-        buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        starts, lengths = _frame(path, buffer, size)
-    finally:
-        buffer.close()
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: the file is empty, expected NAS-Bench-101 records")
+    starts, lengths = _frame(path)
 
     from tqdm.auto import tqdm
 
