@@ -68,12 +68,6 @@ _SIGNATURE_IN = np.arange(_NUM_SIGNATURES) // MAX_VERTICES % MAX_VERTICES
 _SIGNATURE_OUT = np.arange(_NUM_SIGNATURES) % MAX_VERTICES
 
 
-def _as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
 def _check_pruned(matrices: np.ndarray, op_indices: np.ndarray) -> None:
     """Raises ``ValueError`` unless every row is a pruned cell in the padded layout."""
     if op_indices.shape != matrices.shape[:2]:
@@ -331,7 +325,7 @@ def pairs_by_distance(
     num_cells = len(table)
     if num_cells < 2:
         raise ValueError(f"need at least 2 cells to pair, got {num_cells}")
-    rng = _as_generator(seed)
+    rng = np.random.default_rng(seed)  # a Generator is returned as is
     found: dict[int, list[np.ndarray]] = {d: [] for d in wanted}
     count = dict.fromkeys(wanted, 0)
     seen: set[tuple[int, int]] = set()
@@ -425,7 +419,7 @@ def anchors_with_positives(
 
     if num_positives < 1 or max_edits < 1:
         raise ValueError(f"num_positives and max_edits must be >= 1, got {num_positives} and {max_edits}")
-    rng = _as_generator(seed)
+    rng = np.random.default_rng(seed)  # a Generator is returned as is
     cells: list[ArchSpec] = []
     for anchor in anchors:
         cells.append(anchor)
@@ -472,7 +466,7 @@ def random_pairs(
         raise ValueError(f"need at least 2 items to pair, got {num_items}")
     if num_pairs < 0:
         raise ValueError(f"num_pairs must be >= 0, got {num_pairs}")
-    rng = _as_generator(seed)
+    rng = np.random.default_rng(seed)  # a Generator is returned as is
     first = rng.integers(0, num_items, size=num_pairs)
     # a uniform second index among the other num_items - 1
     second = rng.integers(0, num_items - 1, size=num_pairs)

@@ -119,7 +119,7 @@ class NASBench101:
         else:
             arrays, self.cache_path = _load_tfrecord(dataset_file, cache_dir, progress, workers=1)
         self.arrays = arrays
-        self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed)  # a Generator is returned as is
         self._epoch_index = {int(e): k for k, e in enumerate(arrays.epochs.tolist())}
         self._index: dict[str, int] | None = None
         self._specs: list[ArchSpec | None] = [None] * arrays.num_cells
