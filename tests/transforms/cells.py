@@ -1,6 +1,8 @@
-"""Random valid cells and a slow GED reference for the tests of gnnas.transforms and gnnas.datasets."""
+"""Random valid cells and an edit replayer for the tests of gnnas.transforms and gnnas.datasets.
 
-import networkx as nx
+The networkx GED reference is :func:`tests.ged.ged_helpers.networkx_ged`.
+"""
+
 import numpy as np
 
 from gnnas import ArchSpec
@@ -42,17 +44,6 @@ def random_cells(count: int, seed: int, min_vertices: int = 3) -> list[ArchSpec]
         assert not spec.was_pruned
         cells.append(spec)
     return cells
-
-
-def networkx_ged(a: ArchSpec, b: ArchSpec) -> int:
-    """The slow reference: networkx's exact GED with unit costs and ops as vertex labels."""
-    def graph(spec: ArchSpec) -> nx.DiGraph:
-        g = nx.DiGraph()
-        g.add_nodes_from((v, {"op": op}) for v, op in enumerate(spec.ops))
-        g.add_edges_from(zip(*np.nonzero(spec.matrix), strict=True))
-        return g
-
-    return int(nx.graph_edit_distance(graph(a), graph(b), node_match=lambda x, y: x["op"] == y["op"]))
 
 
 def apply_edits(spec: ArchSpec, edits: tuple) -> ArchSpec:

@@ -9,7 +9,8 @@ from gnnas import ArchSpec, GraphEditAugment, graph_edit_distance
 from gnnas.transforms import NoValidEditError
 from gnnas.transforms.anchor import Anchor
 from gnnas.transforms.graph_edit_augment import _fast_anchor
-from tests.transforms.cells import CHAIN3, DIAMOND, TRIVIAL, networkx_ged, random_cells
+from tests.ged.ged_helpers import networkx_ged
+from tests.transforms.cells import CHAIN3, DIAMOND, TRIVIAL, random_cells
 
 CELLS = random_cells(400, seed=4)
 
