@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from gnnas.nn.backbones import MADEBackbone, RNNBackbone
 from gnnas.nn.grammar import advance, allowed_tokens, check_tokens, grammar_mask, initial_state
+from gnnas.nn.utils import _check_dropout, _check_positive_ints
 from gnnas.space.tokens import PAD, SEQ_LEN
 
 __all__ = ["GrammarDecoder"]
@@ -51,12 +52,8 @@ class GrammarDecoder(nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int = 256, num_layers: int = 2,
                  dropout: float = 0.0, backbone: str = "made") -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
-                            ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        _check_positive_ints(in_channels=in_channels, hidden_channels=hidden_channels, num_layers=num_layers)
+        _check_dropout(dropout)
         if backbone not in _BACKBONES:
             raise ValueError(f"backbone must be one of {list(_BACKBONES)}, got {backbone!r}")
         self.in_channels = in_channels

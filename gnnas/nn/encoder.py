@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINConv, global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.norm import BatchNorm, LayerNorm
 
+from gnnas.nn.utils import _check_dropout, _check_positive_ints
 from gnnas.space.ops import MAX_VERTICES, OPS
 
 __all__ = ["GINEncoder"]
@@ -84,10 +85,8 @@ class GINEncoder(nn.Module):
                  num_layers: int = 3, pooling: str = "flatten", norm: str | None = None, dropout: float = 0.0,
                  direction: str = "both", positional: bool = True, train_eps: bool = False) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
-                            ("out_channels", out_channels), ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_positive_ints(in_channels=in_channels, hidden_channels=hidden_channels,
+                             out_channels=out_channels, num_layers=num_layers)
         if pooling not in _POOLING and pooling != "flatten":
             raise ValueError(f"pooling must be one of {sorted([*_POOLING, 'flatten'])}, got {pooling!r}")
         if norm not in _NORMS:
@@ -97,8 +96,7 @@ class GINEncoder(nn.Module):
         if direction == "both" and hidden_channels % 2:
             raise ValueError("direction='both' splits hidden_channels in two halves; "
                              f"got odd {hidden_channels}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        _check_dropout(dropout)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels

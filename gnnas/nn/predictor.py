@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnas.nn.utils import _check_dropout, _check_positive_ints
+
 __all__ = ["MLPPredictor"]
 
 
@@ -36,12 +38,8 @@ class MLPPredictor(nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int = 64, num_layers: int = 2, dropout: float = 0.0,
                  sigmoid: bool = True) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("hidden_channels", hidden_channels),
-                            ("num_layers", num_layers)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        _check_positive_ints(in_channels=in_channels, hidden_channels=hidden_channels, num_layers=num_layers)
+        _check_dropout(dropout)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.num_layers = num_layers

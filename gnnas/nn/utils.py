@@ -68,3 +68,16 @@ def tokens_to_cells(tokens: Tensor) -> list[ArchSpec]:
         shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
         raise ValueError(f"tokens must have shape (B, {SEQ_LEN}), got {shape}")
     return [ArchSpec.from_tokens(row) for row in tokens.tolist()]
+
+
+def _check_positive_ints(**values: int) -> None:
+    """Raises :class:`ValueError` naming the first of ``values`` that is not a positive int."""
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_dropout(dropout: float) -> None:
+    """Raises :class:`ValueError` if ``dropout`` lies outside ``[0, 1)``."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
