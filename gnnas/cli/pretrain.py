@@ -280,9 +280,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # fields of PretrainConfig without a flag above (added by the library later) still get one
     from gnnas.pretrain import PretrainConfig
 
-    covered = {action.dest for action in parser._actions}
-    for group in parser._action_groups:
-        covered |= {action.dest for action in group._group_actions}
+    covered = {action.dest for action in parser._actions}  # argument groups add to it too
     hints = typing.get_type_hints(PretrainConfig)
     docs = field_docs(PretrainConfig)
     other = None
