@@ -41,7 +41,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = REPO.parent / "shared" / "nb101" / "nb101_subset_30k.csv"
-FULL_SPACE = 423_624
 
 BASELINES = ("random", "regularized_evolution", "local_search")
 NAO_FRESH = "nao:fresh"
@@ -133,8 +132,9 @@ def load_table(path: Path) -> Any:
 
 def make_oracle(table: Any, settings: dict[str, Any]) -> Any:
     from gnnas.search import Oracle
+    from gnnas.space import NUM_CELLS
 
-    mapping = None if len(table) >= FULL_SPACE else "nearest"
+    mapping = None if len(table) >= NUM_CELLS else "nearest"
     return Oracle(table, budget=settings["budget"], mapping=mapping)
 
 

@@ -74,9 +74,6 @@ METHODS: dict[str, str] = {
 #: Fields of the methods' settings that the command sets itself.
 _HIDDEN_FIELDS = frozenset({"controller_init"})
 
-_FULL_SPACE = 423_624
-
-
 def _method_classes() -> dict[str, type]:
     from gnnas.search import SEARCHES
 
@@ -453,10 +450,11 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
 
 def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
     from gnnas.search import Oracle
+    from gnnas.space import NUM_CELLS
 
     mapping = settings["mapping"]
     if mapping == "auto":
-        mapping = None if len(table) >= _FULL_SPACE else "nearest"
+        mapping = None if len(table) >= NUM_CELLS else "nearest"
     elif mapping == "none":
         mapping = None
     return Oracle(
