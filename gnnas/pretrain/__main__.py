@@ -11,26 +11,12 @@ import argparse
 import dataclasses
 import json
 import os
+import typing
 from collections.abc import Sequence
 
+from gnnas.cli.settings import field_parser, parse_bool
 from gnnas.pretrain.config import PretrainConfig
 from gnnas.pretrain.presets import PRESET_NAMES
-
-
-def _parse_bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
-
-
-def _optional(kind: type) -> object:
-    def parse(text: str) -> object:
-        return None if text.lower() == "none" else kind(text)
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this many anchors drawn (with --seed) from the space instead of all",
     )
     defaults = PretrainConfig()
+    hints = typing.get_type_hints(PretrainConfig)
     for spec in dataclasses.fields(PretrainConfig):
         flag = "--" + spec.name.replace("_", "-")
         default = getattr(defaults, spec.name)
@@ -61,13 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         elif spec.name == "lr_milestones":
             kwargs.update(type=int, nargs="*", help=f"iterations of the lr decay (default: {default})")
         elif spec.name == "progress":
-            kwargs.update(type=_parse_bool, help="show the progress bar (default: true)")
+            kwargs.update(type=parse_bool, help="show the progress bar (default: true)")
         else:
-            kind = {"int": int, "float": float, "str": str}[
-                spec.type.split(" | ")[0] if isinstance(spec.type, str) else spec.type.__name__
-            ]
-            optional = isinstance(spec.type, str) and "None" in spec.type
-            kwargs.update(type=_optional(kind) if optional else kind, help=f"(default: {default})")
+            kwargs.update(type=field_parser(hints[spec.name])[0], help=f"(default: {default})")
         parser.add_argument(flag, **kwargs)
     return parser
 
