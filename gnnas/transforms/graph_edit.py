@@ -199,7 +199,10 @@ _OTHER_OPS = {op: tuple(other for other in _INTERIOR if other != op) for op in _
 
 
 def _random_outcome(anchor: Anchor, counts: tuple[int, int, int], rnd: random.Random) -> Outcome | None:
-    """One random outcome of a combination, or None if it is invalid or equals the anchor."""
+    """One random outcome of a combination, or None if it is invalid or equals the anchor.
+
+    Draws the structure (deletion, flips) here and the op changes in :func:`_change_ops`.
+    """
     deletes, flips, op_changes = counts
     edits: list[tuple] = []
     if deletes and not flips:  # only valid deletions are drawn
@@ -238,20 +241,7 @@ def _random_outcome(anchor: Anchor, counts: tuple[int, int, int], rnd: random.Ra
                 edits.append(("flip", i, j))
         if (deletes or flips) and (num_edges > MAX_EDGES or not is_full(n, rows)):
             return None
-    if op_changes:
-        chosen = []
-        while len(chosen) < op_changes:
-            v = 1 + int(rnd.random() * (n - 2))
-            if v not in chosen:
-                chosen.append(v)
-        for v in chosen:
-            old = ops[v]
-            new = _OTHER_OPS[old][rnd.random() < 0.5]
-            ops[v] = new
-            edits.append(("op", v, OPS[old], OPS[new]))
-    if not anchor.differs(n, rows, ops, num_edges):
-        return None
-    return n, rows, ops, tuple(edits)
+    return _change_ops(anchor, (n, rows, ops, num_edges, tuple(edits)), op_changes, rnd)
 
 
 def _change_ops(anchor: Anchor, structure: Structure, op_changes: int,
