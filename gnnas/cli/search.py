@@ -31,7 +31,6 @@ from gnnas.cli.settings import (
     field_docs,
     field_parser,
     optional,
-    read_config_file,
     resolve_settings,
     save_command,
     set_threads,
@@ -336,16 +335,12 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     Raises:
         CLIError: on an unknown setting, or a method setting that the method does not have.
     """
-    defaults = _defaults()
-    settings = resolve_settings(args, defaults)
-    options = (
-        dict(read_config_file(args.config).get("options") or {}) if getattr(args, "config", None) else {}
-    )
+    settings = resolve_settings(args, _defaults())
+    options = settings["options"] or {}  # the config file's "options" (resolve_settings read the file)
     if not isinstance(options, dict):
         raise CLIError('the config file\'s "options" must be a JSON object of method settings')
     flags = {key[len("option__") :]: value for key, value in vars(args).items() if key.startswith("option__")}
-    options.update(flags)
-    settings["options"] = options
+    options = settings["options"] = {**options, **flags}
     settings["method"] = _method_name(settings["method"])
     method = settings["method"]
     fields = _method_fields()
