@@ -387,9 +387,7 @@ def load_table(path: str | os.PathLike[str], progress: bool = True) -> Any:
             f"--data {os.fspath(path)!r}: no such file (a .csv table or the official "
             "nasbench_only108.tfrecord)"
         )
-    if file.suffix.lower() == ".csv":
-        return NASBench101.from_csv(file)
-    return NASBench101.from_tfrecord(file, progress=progress)
+    return NASBench101(file, progress=progress)  # a .csv suffix selects the CSV reader
 
 
 def load_controller(source: str, settings: dict[str, Any], progress: bool = True) -> tuple[Any, str]:
