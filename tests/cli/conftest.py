@@ -5,16 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run far faster on one thread, above all on a machine shared with other jobs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.threads import one_thread  # noqa: F401  (autouse: every test of the package runs on one thread)
 
 
 @pytest.fixture(scope="session")
