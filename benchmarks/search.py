@@ -164,10 +164,10 @@ class Controllers:
     def describe(self, preset: str) -> dict[str, Any]:
         """Where the pretraining module caches this preset's controller, and how far its
         pretraining got (its ``summary.json``: token accuracy, losses, iterations)."""
-        from gnnas.pretrain.cache import cache_key, cache_root
+        from gnnas.pretrain.cache import pretrained_folder
 
         config = self.config(preset)
-        folder = cache_root() / "pretrain" / f"{preset}-{cache_key(config, {'cells': None})}"
+        folder = pretrained_folder(config)
         summary = folder / "summary.json"
         return {"folder": str(folder), "config": config.to_dict(),
                 "summary": json.loads(summary.read_text()) if summary.exists() else None}

@@ -20,7 +20,7 @@ from typing import Any
 
 from gnnas.pretrain.config import PretrainConfig
 
-__all__ = ["pretrained_controller", "cache_root", "cache_key"]
+__all__ = ["pretrained_controller", "pretrained_folder", "cache_root", "cache_key"]
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -39,6 +39,21 @@ def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> st
     payload = {"config": config.result_dict(), "extra": extra or {}, "gnnas": __version__}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
+
+
+def pretrained_folder(
+    config: PretrainConfig, cache_dir: str | os.PathLike | None = None, cells_key: str | None = None
+) -> Path:
+    """Returns the folder in which :func:`pretrained_controller` trains and caches ``config``.
+
+    Args:
+        config (PretrainConfig): the pretraining settings.
+        cache_dir (str or os.PathLike, optional): the cache folder; :obj:`None` takes
+            :func:`cache_root`. (default: :obj:`None`)
+        cells_key (str, optional): the name of a custom anchor set, part of the key.
+            (default: :obj:`None`)
+    """
+    return cache_root(cache_dir) / "pretrain" / f"{config.loss}-{cache_key(config, {'cells': cells_key})}"
 
 
 def pretrained_controller(
@@ -91,7 +106,7 @@ def pretrained_controller(
         raise ValueError("pass either config or preset/iterations/seed/settings, not both")
     if cells is not None and not cells_key:
         raise ValueError("cells needs a cells_key naming them (it is part of the cache key)")
-    folder = cache_root(cache_dir) / "pretrain" / f"{config.loss}-{cache_key(config, {'cells': cells_key})}"
+    folder = pretrained_folder(config, cache_dir, cells_key)
     final = folder / "controller.pt"
     if not final.exists():
         pretrain(config, cells=cells, output_dir=folder, resume=True)
