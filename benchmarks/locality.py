@@ -2,10 +2,12 @@
 
 - **Fig. 1a**: the exact graph edit distance (GED) between random pairs of cells drawn uniformly
   from the whole enumerated space (423,624 cells).
-- **Fig. 1b** (needs ``--data``): |Δ accuracy| of pairs of table cells at each exact distance
-  ``d = 1 .. max_distance`` (validation accuracy at 108 epochs, and test accuracy when the table
-  has it), next to uniformly random pairs; pairs are found by exact GED
-  (:func:`gnnas.analysis.pairs_by_distance`), never by nominal edit counts.
+- **Fig. 1b**: |Δ accuracy| of pairs of table cells at each exact distance ``d = 1 ..
+  max_distance`` (validation accuracy at 108 epochs, and test accuracy when the table has it),
+  next to uniformly random pairs; pairs are found by exact GED
+  (:func:`gnnas.analysis.pairs_by_distance`), never by nominal edit counts. The table is the
+  NAS-Bench-101 sample bundled with gnnas (30,001 real cells, ``NASBench101.bundled()``) unless
+  ``--data`` names another.
 - **Fig. 1c**: cosine similarity of controller embeddings against exact GED, for a controller
   pretrained with a metric loss (``--preset``, or ``--checkpoint``) beside one pretrained with
   ``NoMetricLoss``; pairs are anchors and their positives (edited as in pretraining) plus random
@@ -17,9 +19,8 @@
 
 Settings::
 
-    python benchmarks/locality.py                    # a few minutes, no downloaded data: 1a, 1c, 2
-    python benchmarks/locality.py --data ../shared/nb101/nb101_subset_30k.csv   # adds 1b
-    python benchmarks/locality.py --data nasbench_only108.tfrecord              # 1b on all cells
+    python benchmarks/locality.py                    # a few minutes, no downloaded data: 1a, 1b, 1c, 2
+    python benchmarks/locality.py --data nasbench_only108.tfrecord   # 1b on all cells
     python benchmarks/locality.py --quick            # seconds, for the tests
     python benchmarks/locality.py --full             # the paper's sizes, fully pretrained (hours)
 
@@ -47,7 +48,6 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CSV = REPO.parent / "shared" / "nb101" / "nb101_subset_30k.csv"
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "quick": dict(space_pairs=1000, pairs_per_distance=25, max_random_pairs=20_000, max_anchors=300,
@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
-                        help="a NAS-Bench-101 table for Fig. 1b: a CSV such as "
-                             "../shared/nb101/nb101_subset_30k.csv, or the official .tfrecord file")
+                        help="the NAS-Bench-101 table of Fig. 1b: the official .tfrecord file or a .csv "
+                             "table (default: the 30,001-cell sample bundled with gnnas)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="tiny sizes, seconds (for the tests)")
     size.add_argument("--full", action="store_true",
@@ -128,7 +128,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         max_pairs_per_anchor=args.max_pairs_per_anchor,
         preset=args.preset, num_positives=args.num_positives, projection=args.projection,
         pretrain_optimizer=args.pretrain_optimizer or ("sgd" if mode == "full" else "adam"),
-        data=None if args.data is None else str(args.data),
+        data="bundled" if args.data is None else str(args.data),
         checkpoint=None if args.checkpoint is None else str(args.checkpoint),
         baseline_checkpoint=None if args.baseline_checkpoint is None else str(args.baseline_checkpoint),
         out=str(args.out), command=" ".join(["python", "benchmarks/locality.py", *sys.argv[1:]]),
@@ -193,9 +193,11 @@ def plot_fig1a(distances: np.ndarray, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------- Fig. 1b
-def load_table(path: Path) -> Any:
+def load_table(path: Path | None) -> Any:
     from gnnas.nasbench import NASBench101
 
+    if path is None:
+        return NASBench101.bundled()
     if not path.exists():
         raise SystemExit(f"--data {path}: no such file")
     return NASBench101(path)  # a .csv suffix selects the CSV reader
@@ -218,7 +220,7 @@ def table_metrics(table: Any) -> dict[str, np.ndarray]:
     metrics = {"validation_accuracy": table.metric_array("validation_accuracy", epochs=108, reduce="mean")}
     try:
         metrics["test_accuracy"] = table.metric_array("test_accuracy", epochs=108, reduce="mean")
-    except ValueError:  # the table holds no test accuracy (e.g. the 30k CSV subset)
+    except ValueError:  # the table holds no test accuracy (e.g. the bundled 30k sample)
         pass
     return metrics
 
@@ -514,22 +516,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"Fig. 1a: {a['num_pairs']:,} random pairs, mean GED {a['mean']:.2f}, "
           f"{a['share_at_most_6']:.1%} at distance <= 6", flush=True)
 
-    if args.data is not None:
-        start = time.perf_counter()
-        table = load_table(args.data)
-        results["fig1b"], values = fig1b(table, config, rng_1b, quiet)
-        plot_fig1b(values, results["fig1b"], out / "fig1b_accuracy_locality.png")
-        results["seconds"]["fig1b"] = time.perf_counter() - start
-        for name, stats in results["fig1b"]["metrics"].items():
-            means = ", ".join(f"d={d}: {s['mean'] * 100:.2f}" for d, s in stats["per_distance"].items())
-            print(f"Fig. 1b ({name}): Spearman(distance, |Δ|) = {stats['spearman']['rho']:+.3f}; "
-                  f"mean |Δ| in points {means}; random pairs {stats['random_pairs']['mean'] * 100:.2f}",
-                  flush=True)
-    else:
-        results["fig1b"] = None
-        csv = os.path.relpath(SHARED_CSV) if SHARED_CSV.exists() else "nb101_subset_30k.csv"
-        print(f"Fig. 1b (accuracy locality) needs a benchmark table: add it with --data {csv} "
-              "or --data nasbench_only108.tfrecord (the official file)", flush=True)
+    start = time.perf_counter()
+    table = load_table(args.data)
+    results["fig1b"], values = fig1b(table, config, rng_1b, quiet)
+    plot_fig1b(values, results["fig1b"], out / "fig1b_accuracy_locality.png")
+    results["seconds"]["fig1b"] = time.perf_counter() - start
+    for name, stats in results["fig1b"]["metrics"].items():
+        means = ", ".join(f"d={d}: {s['mean'] * 100:.2f}" for d, s in stats["per_distance"].items())
+        print(f"Fig. 1b ({name}): Spearman(distance, |Δ|) = {stats['spearman']['rho']:+.3f}; "
+              f"mean |Δ| in points {means}; random pairs {stats['random_pairs']['mean'] * 100:.2f}",
+              flush=True)
 
     start = time.perf_counter()
     controllers, results["controllers"] = load_controllers(config, quiet)

@@ -2,8 +2,8 @@
 
 No machine of the project can download ``nasbench_only108.tfrecord``, so this script first
 writes a file of the same format and size with the project's writer: each cell's adjacency, ops
-and parameter count are real (cycled from ``nb101_subset_30k.csv`` when it is present, else
-random valid cells), its hash is synthetic (an MD5 of its index, so that the file has as many
+and parameter count are real (cycled from the 30,001 cells of the sample bundled with gnnas, or
+of ``--csv``), its hash is synthetic (an MD5 of its index, so that the file has as many
 distinct cells as the real one) and its metrics are random float32 values, as in the real file.
 
 The file goes to a temporary folder (or ``--data-dir``), never into the repository. Then it
@@ -27,7 +27,6 @@ Results (JSON with the full configuration, and a PNG) go to ``results/nasbench_s
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -39,30 +38,23 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = REPO.parent / "shared" / "nb101" / "nb101_subset_30k.csv"
 
 
-def real_cells(csv_path: Path, limit: int | None = None) -> list[tuple[str, str, int]]:
-    """(adjacency, operations, parameters) of the cells of a CSV table."""
-    with open(csv_path, newline="") as handle:
-        rows = [(row["adjacency"], row["operations"], int(row["trainable_parameters"]))
-                for row in csv.DictReader(handle)]
-    return rows[:limit] if limit else rows
+def real_cells(csv_path: Path | None) -> list[tuple[str, str, int]]:
+    """(adjacency, operations, parameters) of the cells of a CSV table, or of the bundled sample."""
+    from gnnas import NASBench101
+    from gnnas.nasbench.arrays import cell_strings
 
-
-def random_cells(count: int, seed: int) -> list[tuple[str, str, int]]:
-    """(adjacency, operations, parameters) of ``count`` distinct random valid cells of 3..7 vertices."""
-    from gnnas.nasbench.synthetic import cells_from_specs, random_specs
-
-    specs = random_specs(count, seed=seed, min_vertices=3, include_pruned=True)
-    return [row[1:] for row in cells_from_specs(specs)]
+    arrays = (NASBench101.bundled() if csv_path is None else NASBench101.from_csv(csv_path)).arrays
+    adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
+    return list(zip(adjacency, operations, arrays.trainable_parameters.tolist(), strict=True))
 
 
 def make_file(path: Path, num_cells: int, layout: str, seed: int, csv_path: Path | None) -> tuple[int, float]:
     """Writes the synthetic official-format file; returns (records, seconds)."""
     from gnnas.nasbench.synthetic import synthetic_records, write_nasbench_tfrecord
 
-    templates = real_cells(csv_path) if csv_path is not None else random_cells(min(num_cells, 2000), seed)
+    templates = real_cells(csv_path)
     cells = ((hashlib.md5(f"{seed}-{k}".encode()).hexdigest(), *templates[k % len(templates)])
              for k in range(num_cells))
     start = time.perf_counter()
@@ -89,8 +81,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3,
                         help="timing repeats (best conversion, median load)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV,
-                        help="CSV whose cells are cycled (random valid cells when absent)")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="CSV table whose cells are cycled (default: the sample bundled with gnnas)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where to write the generated file and cache (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
@@ -106,9 +98,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.data_dir is not None:
         Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nasbench_speed-", dir=args.data_dir))
-    csv_path = args.csv if args.csv.exists() else None
+    csv_path = args.csv
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-              "cells": num_cells, "csv_used": str(csv_path) if csv_path else None,
+              "cells": num_cells, "cells_from": str(csv_path) if csv_path else "bundled",
               "python": platform.python_version(), "cpu_count": os.cpu_count(),
               "load_average_at_start": os.getloadavg()}
     results: dict = {"config": config}

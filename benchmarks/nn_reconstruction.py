@@ -1,7 +1,8 @@
 """Compare encoder and decoder variants by how well a short autoencoder training reconstructs cells.
 
 Trains the encoder and decoder of an :class:`~gnnas.NAOController` on the reconstruction loss alone
-(Adam) on cells of the NAS-Bench-101 subset table, for each variant for the same number of iterations,
+(Adam) on cells of a NAS-Bench-101 table (by default the 30,001-cell sample bundled with gnnas,
+the cells of ``nb101_subset_30k.csv``), for each variant for the same number of iterations,
 then reports on held-out cells the token accuracy (greedy masked decoding vs the target sequence),
 the share of cells decoded to the exact token sequence, and the share decoded to the same cell up
 to isomorphism (same official hash). Writes ``results.json`` and ``reconstruction.png``.
@@ -13,7 +14,6 @@ to isomorphism (same official hash). Writes ``results.json`` and ``reconstructio
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from gnnas import ArchSpec, NAOController
+from gnnas import ArchSpec, NAOController, NASBench101
 from gnnas.nn import cell_to_data, cells_to_batch
 
 VARIANTS = {
@@ -37,12 +37,12 @@ VARIANTS = {
 }
 
 
-def read_cells(path: Path, count: int, seed: int) -> list[ArchSpec]:
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def read_cells(path: Path | None, count: int, seed: int) -> list[ArchSpec]:
+    """``count`` distinct cells of the table (the bundled sample for ``None``), drawn with ``seed``."""
+    table = NASBench101.bundled() if path is None else NASBench101(path)
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
-    return [ArchSpec.from_strings(rows[i]["adjacency"], rows[i]["operations"]) for i in chosen]
+    chosen = rng.choice(len(table), size=min(count, len(table)), replace=False)
+    return [table.spec(table.hashes[i]) for i in chosen.tolist()]
 
 
 @torch.no_grad()
@@ -95,7 +95,8 @@ def run_variant(name: str, train: list[ArchSpec], test: list[ArchSpec], args: ar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--csv", type=Path, default=Path("../shared/nb101/nb101_subset_30k.csv"))
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a table whose cells are used (default: the sample bundled with gnnas)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--train-cells", type=int, default=20000)
     parser.add_argument("--test-cells", type=int, default=2000)
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/nn_reconstruction"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cells = read_cells(args.csv, args.train_cells + args.test_cells, args.seed)
+    cells = read_cells(args.data, args.train_cells + args.test_cells, args.seed)
     train, test = cells[:args.train_cells], cells[args.train_cells:]
     results = [run_variant(name, train, test, args) for name in args.variants]
     args.out.mkdir(parents=True, exist_ok=True)

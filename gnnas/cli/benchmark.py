@@ -95,12 +95,14 @@ class Locality:
     DESCRIPTION = """\
 Runs benchmarks/locality.py of the source checkout with the given arguments: the exact graph edit
 distance of random pairs of cells (Fig. 1a), |delta accuracy| against distance on a table (Fig.
-1b, with --data), embedding similarity against distance for pretrained controllers (Fig. 1c) and
-a 2-D map of the embeddings (Fig. 2). `gnnas locality --help` lists the script's options.
+1b: the NAS-Bench-101 sample bundled with gnnas, or --data), embedding similarity against
+distance for pretrained controllers (Fig. 1c) and a 2-D map of the embeddings (Fig. 2).
+`gnnas locality --help` lists the script's options.
 
 examples:
   gnnas locality --quick
-  gnnas locality --data ../shared/nb101/nb101_subset_30k.csv
+  gnnas locality
+  gnnas locality --data nasbench_only108.tfrecord
 """
 
     @staticmethod

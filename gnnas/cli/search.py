@@ -40,11 +40,12 @@ NAME = "search"
 HELP = "run NAO, random search, regularized evolution or local search on a table under a query budget"
 DESCRIPTION = """\
 Runs one search method, once per seed, on a NAS-Bench-101 table under a budget of queries (a
-query counts once per distinct table cell). --data is a CSV table in the layout of
-nb101_subset_30k.csv (30,001 real cells, one-repeat validation accuracy) or the official
-nasbench_only108.tfrecord / nasbench_full.tfrecord (converted once, see `gnnas convert`). On a
-partial table a proposal outside it is replaced by the table cell at the smallest exact graph
-edit distance (--mapping auto/nearest); on the whole space nothing is mapped.
+query counts once per distinct table cell). The table is the NAS-Bench-101 sample bundled with
+gnnas (30,001 real cells, one-repeat validation accuracy) unless --data names the official
+nasbench_only108.tfrecord / nasbench_full.tfrecord (converted once, see `gnnas convert`) or a CSV
+table in the layout of nb101_subset_30k.csv. On a partial table a proposal outside it is
+replaced by the table cell at the smallest exact graph edit distance (--mapping auto/nearest);
+on the whole space nothing is mapped.
 
 NAO starts from a fresh controller (--controller fresh), from one pretrained with a loss preset
 (--controller MarginLoss: trained once with --pretrain-iterations and cached), or from a
@@ -56,9 +57,9 @@ run's configuration and every query), summary.json, command.json; with --resume 
 are loaded and interrupted ones continue from seed<k>.ckpt.
 
 examples:
-  gnnas search --method random --data ../shared/nb101/nb101_subset_30k.csv --seeds 0 1 2 --budget 300
+  gnnas search --method random --seeds 0 1 2 --budget 300
   gnnas search --method evolution --data nasbench_only108.tfrecord --population-size 100 --sample-size 25
-  gnnas search --method nao --data ../shared/nb101/nb101_subset_30k.csv --controller MarginLoss \\
+  gnnas search --method nao --controller MarginLoss \\
       --pretrain-iterations 300 --num-init 64 --outer-epochs 7 --inner-epochs 20 --num-candidates 32
 """
 
@@ -160,8 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         key="data",
         metavar="PATH",
         default=d["data"],
-        help="the table: a .csv table (e.g. ../shared/nb101/nb101_subset_30k.csv) or the official "
-        ".tfrecord file; required",
+        help="the table: the official .tfrecord file or a .csv table (default: the 30,001-cell "
+        "NAS-Bench-101 sample bundled with gnnas)",
     )
     add_setting(
         main,
@@ -373,14 +374,18 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def load_table(path: str | os.PathLike[str], progress: bool = True) -> Any:
+def load_table(path: str | os.PathLike[str] | None, progress: bool = True) -> Any:
     """Reads a CSV table or the official ``.tfrecord`` file as a :class:`~gnnas.nasbench.NASBench101`.
+
+    :obj:`None` is the sample bundled with gnnas (:meth:`~gnnas.nasbench.NASBench101.bundled`).
 
     Raises:
         CLIError: if the file does not exist.
     """
     from gnnas.nasbench import NASBench101
 
+    if path is None:
+        return NASBench101.bundled()
     file = Path(path).expanduser()
     if not file.is_file():
         raise CLIError(
@@ -516,11 +521,7 @@ def _aggregate(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Runs the search for every seed and prints the Table 1 columns; returns the exit status."""
     settings = settings_from_args(args)
-    if settings["data"] is None:
-        raise CLIError(
-            "--data is required: a .csv table (e.g. ../shared/nb101/nb101_subset_30k.csv) or the "
-            "official nasbench_only108.tfrecord"
-        )
+    data = "the bundled NAS-Bench-101 sample" if settings["data"] is None else settings["data"]
     progress = not args.no_progress
     set_threads(settings["threads"])
     method = settings["method"]
@@ -543,7 +544,7 @@ def run(args: argparse.Namespace) -> int:
     )
     summaries = []
     print(
-        f"{method} on {len(table):,} cells of {settings['data']}, budget {settings['budget']}, "
+        f"{method} on {len(table):,} cells of {data}, budget {settings['budget']}, "
         f"seeds {settings['seeds']}"
     )
     for seed in settings["seeds"]:
@@ -561,7 +562,8 @@ def run(args: argparse.Namespace) -> int:
     aggregate = _aggregate(summaries)
     (folder / "summary.json").write_text(
         json.dumps(
-            {"method": method, "data": str(settings["data"]), "runs": summaries, "mean_std": aggregate},
+            {"method": method, "data": settings["data"] or "bundled", "runs": summaries,
+             "mean_std": aggregate},
             indent=2,
         )
         + "\n"

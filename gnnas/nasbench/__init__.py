@@ -7,6 +7,8 @@
 - :mod:`gnnas.nasbench.convert`: the fast conversion of the official file into arrays;
 - :mod:`gnnas.nasbench.arrays`: the array layout of a table and its cache;
 - :mod:`gnnas.nasbench.csv_table`: CSV tables such as ``nb101_subset_30k.csv``;
+- :mod:`gnnas.nasbench.compact`: a table in one compact file, and the real sample bundled with
+  gnnas (:meth:`NASBench101.bundled`);
 - :mod:`gnnas.nasbench.synthetic`: official-format files with random metrics, for tests and benchmarks.
 """
 

@@ -40,7 +40,7 @@ from gnnas.space.ops import MAX_VERTICES, OP_INDEX, OPS
 
 __all__ = [
     "NASBenchArrays", "METRIC_FIELDS", "STAGES", "CACHE_VERSION", "default_cache_dir",
-    "pack_adjacency", "unpack_adjacency", "encode_ops",
+    "pack_adjacency", "unpack_adjacency", "encode_ops", "cell_strings",
 ]
 
 #: The per-run metrics, in the order of the last axis of ``NASBenchArrays.metrics``.
@@ -117,6 +117,32 @@ def encode_ops(operations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         sizes[k] = len(names)
     inverse = inverse.reshape(-1)
     return codes[inverse], sizes[inverse], bad[inverse]
+
+
+def cell_strings(adjacency: np.ndarray, ops: np.ndarray,
+                 num_vertices: np.ndarray) -> tuple[list[str], list[str]]:
+    """Turns packed cells back into the strings of the official file (the inverse of
+    :func:`pack_adjacency` and :func:`encode_ops`).
+
+    Args:
+        adjacency (numpy.ndarray): ``(N,)`` packed adjacency words.
+        ops (numpy.ndarray): ``(N, 7)`` op indices, ``-1`` padded.
+        num_vertices (numpy.ndarray): ``(N,)`` vertex counts ``V``.
+
+    Returns:
+        tuple[list[str], list[str]]: per cell, the row-major ``V × V`` adjacency as a ``0``/``1``
+        string, and the ``V`` comma-separated op names.
+    """
+    num_vertices = np.asarray(num_vertices)
+    bits = unpack_adjacency(np.asarray(adjacency, dtype=np.uint64))  # (N, 7, 7)
+    matrices = np.empty(len(num_vertices), dtype=object)
+    for size in np.unique(num_vertices).tolist():
+        rows = np.flatnonzero(num_vertices == size)
+        text = (bits[rows, :size, :size].reshape(len(rows), -1) + ord("0")).astype(np.uint8)
+        matrices[rows] = np.frombuffer(text.tobytes(), dtype=f"S{size * size}").astype(str)
+    unique, inverse = np.unique(np.asarray(ops, dtype=np.int8), axis=0, return_inverse=True)
+    names = [",".join(OPS[code] for code in row if code >= 0) for row in unique.tolist()]
+    return matrices.tolist(), [names[k] for k in inverse.reshape(-1).tolist()]
 
 
 @dataclass

@@ -22,13 +22,14 @@ import numpy as np
 from gnnas.nasbench.arrays import (
     METRIC_FIELDS,
     NASBenchArrays,
+    cell_strings,
     encode_ops,
     pack_adjacency,
     unpack_adjacency,
 )
 from gnnas.space.ops import MAX_EDGES, MAX_VERTICES
 
-__all__ = ["CSV_COLUMNS", "CSV_EPOCHS", "read_csv"]
+__all__ = ["CSV_COLUMNS", "CSV_EPOCHS", "read_csv", "write_csv"]
 
 #: The columns a NAS-Bench-101 CSV table must have, in this order.
 CSV_COLUMNS: tuple[str, ...] = ("hash", "adjacency", "operations", "val_acc_4", "val_acc_12", "val_acc_36",
@@ -185,3 +186,43 @@ def read_csv(path: str | os.PathLike, verify: bool = False) -> NASBenchArrays:
         available=available,
         source=path,
     )
+
+
+def write_csv(arrays: NASBenchArrays, path: str | os.PathLike) -> None:
+    """Writes a table in the CSV layout that :func:`read_csv` reads (rows in hash order).
+
+    Numbers are written as Python writes the doubles (``repr``), so :func:`read_csv` reads back
+    the same values; for the bundled sample (:meth:`NASBench101.bundled
+    <gnnas.nasbench.NASBench101.bundled>`) the file is byte for byte ``nb101_subset_30k.csv``.
+
+    Args:
+        arrays (NASBenchArrays): a table with one run per cell and the metrics of the CSV layout
+            (such as one read by :func:`read_csv`, or the bundled sample).
+        path (str or os.PathLike): the file to create; an existing file is refused.
+
+    Raises:
+        ValueError: if the table does not hold exactly the CSV layout's metrics and budgets.
+        FileExistsError: if ``path`` exists.
+    """
+    epochs = tuple(arrays.epochs.tolist())
+    num_epochs = len(CSV_EPOCHS)
+    expected = np.zeros((num_epochs, 2, len(METRIC_FIELDS)), dtype=bool)
+    expected[:, _FINAL, _VALIDATION] = True
+    expected[num_epochs - 1, _FINAL, _TIME] = True
+    if (epochs != CSV_EPOCHS or arrays.metrics.shape[2] != 1 or (arrays.num_repeats != 1).any()
+            or not np.array_equal(arrays.available, expected)):
+        raise ValueError(f"{arrays.source or 'the table'}: the CSV layout holds one run per cell with the "
+                         f"final validation accuracy at {list(CSV_EPOCHS)} epochs and the training time "
+                         "at 108; "
+                         f"this table has budgets {list(epochs)} and {arrays.metrics.shape[2]} runs per cell")
+    adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
+    accuracies = np.asarray(arrays.metrics[:, :, 0, _FINAL, _VALIDATION]).tolist()
+    times = np.asarray(arrays.metrics[:, num_epochs - 1, 0, _FINAL, _TIME]).tolist()
+    with open(path, "x", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for row in zip(arrays.hashes.tolist(), adjacency, operations, accuracies, times,
+                       arrays.trainable_parameters.tolist(), strict=True):
+            module_hash, cell_adjacency, cell_operations, values, seconds, params = row
+            writer.writerow([module_hash, cell_adjacency, cell_operations, *map(repr, values), repr(seconds),
+                             str(params)])

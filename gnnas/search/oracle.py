@@ -19,13 +19,14 @@ A short tour::
 
     >>> from gnnas.nasbench import NASBench101
     >>> from gnnas.search import Oracle
-    >>> table = NASBench101.from_csv("../shared/nb101/nb101_subset_30k.csv")
+    >>> table = NASBench101.bundled()        # 30,001 real cells
     >>> oracle = Oracle(table, budget=300, mapping="nearest")
     >>> accuracy = oracle.query(spec)        # counted once per distinct table cell
     >>> oracle.num_queries, oracle.best      # (1, QueryRecord(...))
 
 The metric returned defaults to what the official API's ``query()`` returns during a search: the
-validation accuracy after 108 epochs of **one** training repeat (the CSV tables hold exactly one).
+validation accuracy after 108 epochs of **one** training repeat (the bundled sample and the CSV
+tables hold exactly one).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "locality.py"
-CSV = REPO.parent / "shared" / "nb101" / "nb101_subset_30k.csv"
 
 
 def load_script():
@@ -34,9 +33,7 @@ def check_statistics(stats: dict, distances: set[int] | None = None) -> None:
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("locality")
     argv = ["--quick", "--out", str(out), "--no-progress", "--cache-dir", str(out / "cache")]
-    if CSV.exists():
-        argv += ["--data", str(CSV)]
-    results = load_script().main(argv)
+    results = load_script().main(argv)  # no --data: Fig. 1b on the bundled table
     return out, results
 
 
@@ -44,14 +41,14 @@ def test_quick_run_writes_figures_and_json(quick_run):
     out, results = quick_run
     on_disk = json.loads((out / "locality.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    expected = ["fig1a_ged_distribution.png", "fig1c_embedding_locality.png", "fig2_embedding_map.png"]
-    if CSV.exists():
-        expected.append("fig1b_accuracy_locality.png")
+    expected = ["fig1a_ged_distribution.png", "fig1b_accuracy_locality.png", "fig1c_embedding_locality.png",
+                "fig2_embedding_map.png"]
     for name in expected:
         assert (out / name).stat().st_size > 5000, name
     config = on_disk["config"]
     assert config["mode"] == "quick" and config["seed"] == 0 and "command" in config
-    assert set(on_disk["seconds"]) >= {"fig1a", "fig1c", "fig2"}
+    assert config["data"] == "bundled"
+    assert set(on_disk["seconds"]) >= {"fig1a", "fig1b", "fig1c", "fig2"}
 
 
 def test_quick_run_fig1a(quick_run):
@@ -62,12 +59,11 @@ def test_quick_run_fig1a(quick_run):
     assert a["quantiles"]["0.05"] <= a["quantiles"]["0.5"] <= a["quantiles"]["0.95"] <= a["max"]
 
 
-@pytest.mark.skipif(not CSV.exists(), reason="../shared/nb101/nb101_subset_30k.csv is not present")
 def test_quick_run_fig1b(quick_run):
     b = quick_run[1]["fig1b"]
-    assert b["num_cells"] == 30_001
+    assert b["num_cells"] == 30_001 and b["data"] == "bundled"
     metrics = b["metrics"]
-    assert set(metrics) == {"validation_accuracy"}  # the CSV holds no test accuracy
+    assert set(metrics) == {"validation_accuracy"}  # the bundled sample holds no test accuracy
     stats = metrics["validation_accuracy"]
     check_statistics(stats, set(range(1, 7)))
     for d in range(1, 7):

@@ -79,7 +79,6 @@ def test_bad_flags_exit_2_with_a_message(capsys, argv, message):
             ["search", "--data", "x.csv", "--method", "random", "--controller", "MarginLoss"],
             "--controller applies to --method nao, not random",
         ),
-        (["search", "--method", "random"], "--data is required"),
         (["search", "--seeds", "1", "1", "--data", "x.csv"], "--seeds has repeated values"),
         (["benchmark", "no_such_benchmark"], "no benchmark 'no_such_benchmark'"),
         (["search", "--data", "x.csv", "--threads", "0"], "--threads must be a positive integer"),

@@ -271,3 +271,13 @@ def test_nao_with_a_cached_preset_controller(capsys, tmp_path, tiny_tfrecord, sp
         capsys, *argv[:-3], "--pretrain-optimizer", "rmsprop", "--out", tmp_path / "x", *QUIET
     )
     assert code == 2 and "optimizer" in err and "Traceback" not in err
+
+
+def test_search_defaults_to_the_bundled_table(capsys, tmp_path):
+    out = tmp_path / "bundled"
+    code, text, err = run_cli(capsys, "search", "--method", "random", "--budget", "5", "--out", out, *QUIET)
+    assert code == 0, err
+    assert "random on 30,001 cells of the bundled NAS-Bench-101 sample" in text
+    result = SearchResult.load(out / "seed0.json")
+    assert result.num_queries == 5 and result.oracle["mapping"] == "nearest"  # a partial table
+    assert json.loads((out / "summary.json").read_text())["data"] == "bundled"

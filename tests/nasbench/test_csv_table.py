@@ -4,11 +4,19 @@ import numpy as np
 import pytest
 
 from gnnas import ArchSpec, NASBench101, OutOfDomainError
+from gnnas.nasbench import csv_table
 from gnnas.nasbench.csv_table import CSV_COLUMNS, read_csv
 
-from .helpers import SUBSET_CSV, random_specs
+from .helpers import random_specs
 
-needs_subset = pytest.mark.skipif(not SUBSET_CSV.exists(), reason=f"{SUBSET_CSV} is absent")
+
+@pytest.fixture(scope="module")
+def subset_csv(tmp_path_factory):
+    """``nb101_subset_30k.csv``, written from the bundled table (byte for byte the original:
+    tests/nasbench/test_compact.py checks its SHA-256)."""
+    path = tmp_path_factory.mktemp("subset") / "nb101_subset_30k.csv"
+    csv_table.write_csv(NASBench101.bundled().arrays, path)
+    return path
 
 
 def rows_of(specs, seed=0):
@@ -128,14 +136,13 @@ def test_bad_header_and_empty_table(tmp_path):
         read_csv(tmp_path / "nothing.csv")
 
 
-@needs_subset
-def test_real_subset_loads_and_answers_with_its_values():
-    table = NASBench101.from_csv(SUBSET_CSV, seed=0)
+def test_real_subset_loads_and_answers_with_its_values(subset_csv):
+    table = NASBench101.from_csv(subset_csv, seed=0)
     assert len(table) == 30_001
     sizes, counts = np.unique(table.arrays.num_vertices, return_counts=True)
     counted = dict(zip(sizes.tolist(), counts.tolist(), strict=True))
     assert counted == {7: 25_374, 6: 4_432, 5: 183, 4: 10, 3: 1, 2: 1}
-    with open(SUBSET_CSV, newline="") as handle:
+    with open(subset_csv, newline="") as handle:
         rows = list(csv.reader(handle))[1:]
     assert table.hashes.tolist() == sorted(row[0] for row in rows)
     rng = np.random.default_rng(0)
@@ -161,13 +168,32 @@ def test_real_subset_loads_and_answers_with_its_values():
         table.index_of("0" * 32)
 
 
-@needs_subset
-def test_real_subset_hashes_verify(tmp_path):
-    assert len(NASBench101.from_csv(SUBSET_CSV, verify=True)) == 30_001
-    with open(SUBSET_CSV, newline="") as handle:
+def test_real_subset_hashes_verify(subset_csv, tmp_path):
+    assert len(NASBench101.from_csv(subset_csv, verify=True)) == 30_001
+    with open(subset_csv, newline="") as handle:
         lines = handle.readlines()
     tampered = lines[:1] + lines[1:300]
     tampered[150] = tampered[150].replace(tampered[150][:32], "f" * 32)  # line 151: a wrong hash
     (tmp_path / "tampered.csv").write_text("".join(tampered))
     with pytest.raises(ValueError, match=f"tampered.csv, line 151: the hash column says {'f' * 32}"):
         NASBench101.from_csv(tmp_path / "tampered.csv", verify=True)
+
+
+def test_write_csv_round_trips_byte_for_byte(tmp_path):
+    rows = sorted(rows_of(random_specs(40, seed=41), seed=41))  # hash order, as write_csv writes
+    table = read_csv(write_csv(tmp_path / "rows.csv", rows))
+    csv_table.write_csv(table, tmp_path / "again.csv")
+    assert (tmp_path / "again.csv").read_bytes() == (tmp_path / "rows.csv").read_bytes()
+    with pytest.raises(FileExistsError):
+        csv_table.write_csv(table, tmp_path / "again.csv")  # never overwrites
+
+
+def test_write_csv_refuses_other_layouts(tmp_path):
+    from gnnas.nasbench.synthetic import cells_from_specs, synthetic_records, write_nasbench_tfrecord
+
+    write_nasbench_tfrecord(tmp_path / "t.tfrecord",
+                            synthetic_records(cells_from_specs(random_specs(5, seed=1)), "full", seed=1))
+    table = NASBench101.from_tfrecord(tmp_path / "t.tfrecord", cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(ValueError, match="budgets \\[4, 12, 36, 108\\] and 3 runs per cell"):
+        csv_table.write_csv(table.arrays, tmp_path / "t.csv")
+    assert not (tmp_path / "t.csv").exists()

@@ -167,21 +167,20 @@ def test_specs_agree_with_hashes_and_arrays(space):
     assert (num_vertices == space.num_vertices[index]).all()
 
 
-def test_the_csv_cells_are_in_the_space(space):
-    import csv
-    from pathlib import Path
+def test_the_bundled_cells_are_in_the_space(space):
+    from gnnas.nasbench import NASBench101
+    from gnnas.nasbench.arrays import cell_strings
 
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "nb101" / "nb101_subset_30k.csv"
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    hashes = np.array([row["hash"] for row in rows])
+    arrays = NASBench101.bundled().arrays
+    hashes = arrays.hashes
     assert np.isin(hashes, space.hashes).all()
-    # the CSV is the first 20,001 hashes plus sorted positions 36,202-46,201
+    # the sample is the first 20,001 hashes plus sorted positions 36,202-46,201
     assert (space.hashes[:20_001] == hashes[:20_001]).all()
     assert (space.hashes[36_202:46_202] == hashes[20_001:]).all()
-    for row in rows[::3000]:
-        cell = ArchSpec.from_strings(row["adjacency"], row["operations"])
-        assert space[space.index_of(row["hash"])] == cell
+    adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
+    for k in range(0, len(hashes), 3000):
+        cell = ArchSpec.from_strings(adjacency[k], operations[k])
+        assert space[space.index_of(hashes[k])] == cell
 
 
 def test_indexing(space):

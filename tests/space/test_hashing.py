@@ -1,6 +1,4 @@
-import csv
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +14,6 @@ from gnnas.space.hashing import (
     _sort_rows,
 )
 
-CSV = Path(__file__).resolve().parents[2].parent / "shared" / "nb101" / "nb101_subset_30k.csv"
 TEST_ADJ = "0100110001000000010010000010000001000000010000000"
 TEST_OPS = "input,conv3x3-bn-relu,maxpool3x3,conv3x3-bn-relu,conv3x3-bn-relu,conv1x1-bn-relu,output"
 TEST_HASH = "00005c142e6f48ac74fdcf73e3439874"
@@ -72,13 +69,18 @@ def test_hash_cells_invariant_under_renumbering():
     assert hash_cells(*pack_cells(cells)).tolist() == hash_cells(*pack_cells(renumbered)).tolist()
 
 
-def test_hash_cells_on_the_csv():
-    with open(CSV, newline="") as file:
-        rows = list(csv.DictReader(file))
-    assert len(rows) == 30_001
-    cells = [ArchSpec.from_strings(row["adjacency"], row["operations"]) for row in rows]
+def test_hash_cells_on_the_bundled_table():
+    """The 30,001 real cells (their official hashes from NAS-Bench-101), each cell built from its strings."""
+    from gnnas.nasbench import NASBench101
+    from gnnas.nasbench.arrays import cell_strings
+
+    arrays = NASBench101.bundled().arrays
+    assert arrays.num_cells == 30_001
+    adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
+    cells = [ArchSpec.from_strings(*strings) for strings in zip(adjacency, operations, strict=True)]
     hashes = hash_cells(*pack_cells(cells))
-    assert (hashes == np.array([row["hash"] for row in rows])).all()
+    assert (hashes == arrays.hashes).all()
+    assert [cell.hash for cell in cells] == arrays.hashes.tolist()  # and the scalar module hash
 
 
 def test_vectorised_md5_matches_hashlib():
