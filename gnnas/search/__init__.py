@@ -14,7 +14,7 @@ distance), is reproducible from its seed, can checkpoint and resume, and returns
 from gnnas.search.base import Search
 from gnnas.search.evolution import RegularizedEvolution, RegularizedEvolutionConfig
 from gnnas.search.local_search import LocalSearch, LocalSearchConfig, neighbours
-from gnnas.search.nao import NAOConfig, NAOSearch
+from gnnas.search.nao import NAOConfig, NAOSearch, make_optimizer, train_controller
 from gnnas.search.oracle import MAPPINGS, BudgetExhausted, Oracle, QueryRecord
 from gnnas.search.random_search import RandomSearch, RandomSearchConfig
 from gnnas.search.result import SearchResult
@@ -26,7 +26,7 @@ SEARCHES: dict[str, type[Search]] = {
 
 __all__ = [
     "Oracle", "QueryRecord", "BudgetExhausted", "MAPPINGS", "Search", "SearchResult", "SEARCHES",
-    "NAOSearch", "NAOConfig", "RandomSearch", "RandomSearchConfig",
+    "NAOSearch", "NAOConfig", "make_optimizer", "train_controller", "RandomSearch", "RandomSearchConfig",
     "RegularizedEvolution", "RegularizedEvolutionConfig", "LocalSearch", "LocalSearchConfig",
     "neighbours",
 ]

@@ -33,11 +33,15 @@ Example::
     >>> oracle = Oracle(table, budget=1000, mapping="nearest")
     >>> controller = pretrained_controller(preset="MarginLoss")      # or None: a fresh controller
     >>> result = NAOSearch(oracle, NAOConfig(outer_epochs=10), seed=0, controller=controller).run()
+
+Step a. alone is :func:`train_controller`, e.g. to fine-tune a controller on a few labelled cells
+and read its predictor (``benchmarks/predictor.py`` does this).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +52,7 @@ from gnnas.search.base import Search
 from gnnas.search.oracle import Oracle
 from gnnas.space import ArchSpec
 
-__all__ = ["NAOSearch", "NAOConfig"]
+__all__ = ["NAOSearch", "NAOConfig", "make_optimizer", "train_controller"]
 
 
 @dataclass
@@ -113,6 +117,89 @@ class NAOConfig:
             raise ValueError("lr and grad_clip must be > 0 and momentum >= 0")
 
 
+def make_optimizer(controller: torch.nn.Module, config: NAOConfig) -> torch.optim.Optimizer:
+    """The optimizer of NAO's training: Adam or SGD (with momentum) at ``config.lr``.
+
+    Args:
+        controller (torch.nn.Module): the controller whose parameters it updates.
+        config (NAOConfig): the settings (``optimizer``, ``lr``, ``momentum``).
+
+    Returns:
+        torch.optim.Optimizer: a fresh optimizer.
+    """
+    if config.optimizer == "adam":
+        return torch.optim.Adam(controller.parameters(), lr=config.lr)
+    return torch.optim.SGD(controller.parameters(), lr=config.lr, momentum=config.momentum)
+
+
+def train_controller(controller: Any, optimizer: torch.optim.Optimizer, cells: Sequence[Any],
+                     target: torch.Tensor, config: NAOConfig, generator: torch.Generator) -> dict[str, float]:
+    r"""NAO's training of the controller on labelled cells (step a. of the module docstring).
+
+    Runs :attr:`~NAOConfig.inner_epochs` epochs over ``cells`` in random order, in batches of
+    :attr:`~NAOConfig.batch_size`, minimizing
+    :math:`\lambda \, \mathrm{MSE}(\hat y, y) + (1 - \lambda) \, \mathrm{NLL}` with
+    :math:`\lambda` = :attr:`~NAOConfig.trade_off`, the gradient norm clipped to
+    :attr:`~NAOConfig.grad_clip`. With :attr:`~NAOConfig.normalize_targets` the targets are first
+    min-max normalized to ``[0, 1]`` over ``cells`` (all zero when they are all equal). The batch
+    order comes from ``generator``; dropout draws from torch's global generator, seeded from
+    ``generator`` inside a :func:`torch.random.fork_rng` block, so the global state is left as it was.
+
+    Args:
+        controller (NAOController): the controller, trained in place (left in training mode).
+        optimizer (torch.optim.Optimizer): its optimizer, e.g. from :func:`make_optimizer`.
+        cells (Sequence[torch_geometric.data.Data]): the cells as graphs with their ``tokens``
+            (:func:`~gnnas.nn.cell_to_data`).
+        target (torch.Tensor): their accuracies, ``(N,)``.
+        config (NAOConfig): the settings.
+        generator (torch.Generator): the source of the batch order and of the dropout seed.
+
+    Returns:
+        dict[str, float]: the mean ``loss``, ``mse`` and ``nll`` of the last epoch (NaN without
+        epochs).
+
+    Raises:
+        ValueError: if ``cells`` is empty or ``target`` does not have shape ``(len(cells),)``.
+    """
+    from torch_geometric.data import Batch
+
+    num = len(cells)
+    if num == 0:
+        raise ValueError("train_controller needs at least one labelled cell")
+    if tuple(target.shape) != (num,):
+        raise ValueError(f"target must have shape ({num},), got {tuple(target.shape)}")
+    if config.normalize_targets:
+        low, high = target.min(), target.max()
+        target = (target - low) / (high - low) if high > low else torch.zeros_like(target)
+    controller.train()
+    last: dict[str, float] = {"loss": float("nan"), "mse": float("nan"), "nll": float("nan")}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_draw_seed(generator))
+        for _ in range(config.inner_epochs):
+            order = torch.randperm(num, generator=generator)
+            sums = {"loss": 0.0, "mse": 0.0, "nll": 0.0}
+            for start in range(0, num, config.batch_size):
+                index = order[start:start + config.batch_size]
+                batch = Batch.from_data_list([cells[i] for i in index.tolist()])
+                out = controller(batch, target[index])
+                loss = config.trade_off * out["mse"] + (1.0 - config.trade_off) * out["nll"]
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(controller.parameters(), config.grad_clip)
+                optimizer.step()
+                size = len(index)
+                sums["loss"] += float(loss.detach()) * size
+                sums["mse"] += float(out["mse"].detach()) * size
+                sums["nll"] += float(out["nll"].detach()) * size
+            last = {k: v / num for k, v in sums.items()}
+    return last
+
+
+def _draw_seed(generator: torch.Generator) -> int:
+    """A seed for torch's global generator, drawn from ``generator``."""
+    return int(torch.randint(0, 2**62, (1,), generator=generator).item())
+
+
 class NAOSearch(Search):
     r"""NAO search over the oracle's table (see the module docstring).
 
@@ -146,18 +233,13 @@ class NAOSearch(Search):
         else:
             controller = copy.deepcopy(controller)
         self.controller = controller
-        if self.config.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(controller.parameters(),
-                                                                     lr=self.config.lr)
-        else:
-            self.optimizer = torch.optim.SGD(controller.parameters(), lr=self.config.lr,
-                                             momentum=self.config.momentum)
+        self.optimizer = make_optimizer(controller, self.config)
         self.outer_epoch = 0
         self.extra = {"epochs": []}
         self._graphs: dict[str, Any] = {}  # hash -> PyG Data with tokens, a cache
 
     def _draw_seed(self) -> int:
-        return int(torch.randint(0, 2**62, (1,), generator=self.torch_generator).item())
+        return _draw_seed(self.torch_generator)
 
     # ------------------------------------------------------------------ the loop
     def step(self) -> bool:
@@ -187,44 +269,18 @@ class NAOSearch(Search):
         oracle = self.oracle
         cells = [self._graph(record.hash) for record in oracle.records]
         target = torch.tensor([r.accuracy for r in oracle.records], dtype=torch.float32)
-        if self.config.normalize_targets:
-            low, high = target.min(), target.max()
-            target = (target - low) / (high - low) if high > low else torch.zeros_like(target)
         return cells, target
 
     def train_controller(self) -> dict[str, float]:
-        """Trains the controller for :attr:`~NAOConfig.inner_epochs` epochs on the queried cells.
+        """Trains the controller for :attr:`~NAOConfig.inner_epochs` epochs on the queried cells
+        (:func:`train_controller` with the run's optimizer and generator).
 
         Returns:
             dict[str, float]: the mean ``loss``, ``mse`` and ``nll`` of the last inner epoch.
         """
-        from torch_geometric.data import Batch
-
-        config = self.config
         cells, target = self._training_set()
-        num = len(cells)
-        self.controller.train()
-        last: dict[str, float] = {"loss": float("nan"), "mse": float("nan"), "nll": float("nan")}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self._draw_seed())
-            for _ in range(config.inner_epochs):
-                order = torch.randperm(num, generator=self.torch_generator)
-                sums = {"loss": 0.0, "mse": 0.0, "nll": 0.0}
-                for start in range(0, num, config.batch_size):
-                    index = order[start:start + config.batch_size]
-                    batch = Batch.from_data_list([cells[i] for i in index.tolist()])
-                    out = self.controller(batch, target[index])
-                    loss = config.trade_off * out["mse"] + (1.0 - config.trade_off) * out["nll"]
-                    self.optimizer.zero_grad()
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(self.controller.parameters(), config.grad_clip)
-                    self.optimizer.step()
-                    size = len(index)
-                    sums["loss"] += float(loss.detach()) * size
-                    sums["mse"] += float(out["mse"].detach()) * size
-                    sums["nll"] += float(out["nll"].detach()) * size
-                last = {k: v / num for k, v in sums.items()}
-        return last
+        return train_controller(self.controller, self.optimizer, cells, target, self.config,
+                                self.torch_generator)
 
     def propose_and_query(self) -> dict[str, Any]:
         """Generates up to :attr:`~NAOConfig.num_candidates` new cells from the best queried cells

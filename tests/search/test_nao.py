@@ -102,3 +102,44 @@ def test_pretrained_controller_is_copied_not_changed(table):
 def test_bad_config(kwargs):
     with pytest.raises(ValueError):
         NAOConfig(**kwargs)
+
+
+def test_train_controller_is_the_search_training(table):
+    """The public function is what NAOSearch.train_controller runs: same weights from the same start."""
+    from gnnas.nn import cell_to_data
+    from gnnas.search import make_optimizer, train_controller
+
+    oracle = Oracle(table, budget=None, mapping="nearest")
+    config = NAOConfig(**{**TINY, "num_init": 20})
+    search = NAOSearch(oracle, config, seed=5)
+    search.step()  # the initial queries
+    start = {k: v.clone() for k, v in search.controller.state_dict().items()}
+    generator = torch.Generator().manual_seed(0)
+    generator.set_state(search.torch_generator.get_state())
+    state = torch.random.get_rng_state()
+    log = search.train_controller()
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global generator is left alone
+
+    twin = NAOController(**TINY["controller_kwargs"])
+    twin.load_state_dict(start)
+    cells = [cell_to_data(table.spec(r.hash)) for r in oracle.records]
+    target = torch.tensor([r.accuracy for r in oracle.records], dtype=torch.float32)
+    twin_log = train_controller(twin, make_optimizer(twin, config), cells, target, config, generator)
+    assert twin_log == log
+    for key, value in search.controller.state_dict().items():
+        assert torch.equal(value, twin.state_dict()[key]), key
+
+
+def test_train_controller_bad_input():
+    from gnnas.nn import cell_to_data
+    from gnnas.search import make_optimizer, train_controller
+
+    config = NAOConfig(**TINY)
+    controller = NAOController(**TINY["controller_kwargs"])
+    optimizer = make_optimizer(controller, config)
+    generator = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match="at least one labelled cell"):
+        train_controller(controller, optimizer, [], torch.zeros(0), config, generator)
+    cells = [cell_to_data(c) for c in random_cells(3, seed=0)]
+    with pytest.raises(ValueError, match=r"target must have shape \(3,\)"):
+        train_controller(controller, optimizer, cells, torch.zeros(4), config, generator)
