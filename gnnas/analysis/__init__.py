@@ -1,4 +1,5 @@
-"""Analyses of the search space and of learned embeddings: locality (the paper's Fig. 1 and 2)."""
+"""Analyses of the search space and of learned embeddings: locality (the paper's Fig. 1 and 2), and
+few-shot accuracy prediction from cell encodings."""
 
 from gnnas.analysis.locality import (
     DistancePairs,
@@ -12,6 +13,15 @@ from gnnas.analysis.locality import (
     within_group_pairs,
 )
 from gnnas.analysis.plotting import distance_histogram, embedding_map, kde_violins, project_2d
+from gnnas.analysis.predictor import (
+    GaussianProcess,
+    MLPRegressor,
+    ged_kernel,
+    kendall_tau,
+    mean_interval,
+    rank_metrics,
+    top_precision,
+)
 
 __all__ = [
     "DistancePairs",
@@ -27,4 +37,11 @@ __all__ = [
     "embedding_map",
     "kde_violins",
     "project_2d",
+    "GaussianProcess",
+    "MLPRegressor",
+    "ged_kernel",
+    "rank_metrics",
+    "kendall_tau",
+    "top_precision",
+    "mean_interval",
 ]

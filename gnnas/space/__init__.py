@@ -1,5 +1,7 @@
-"""The NAS-Bench-101 search space: cells, their hash and tokens, and the whole space enumerated."""
+"""The NAS-Bench-101 search space: cells, their hash, tokens and hand-made encodings, and the whole space
+enumerated."""
 
+from gnnas.space.encodings import NUM_PATHS, ONEHOT_SIZE, onehot_encoding, path_encoding
 from gnnas.space.enumerate import (
     NUM_CELLS,
     CacheWarning,
@@ -33,4 +35,5 @@ __all__ = [
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
     "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",
     "sample_cells", "default_cache_dir", "cache_path", "NUM_CELLS",
+    "onehot_encoding", "path_encoding", "ONEHOT_SIZE", "NUM_PATHS",
 ]
