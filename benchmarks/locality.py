@@ -20,7 +20,7 @@
 Settings::
 
     python benchmarks/locality.py                    # a few minutes, no downloaded data: 1a, 1b, 1c, 2
-    python benchmarks/locality.py --data nasbench_only108.tfrecord   # 1b on all cells
+    python benchmarks/locality.py --data nasbench_only108.tfrecord   # 1b on all cells (gnnas download)
     python benchmarks/locality.py --quick            # seconds, for the tests
     python benchmarks/locality.py --full             # the paper's sizes, fully pretrained (hours)
 

@@ -2,6 +2,7 @@ r"""The ``gnnas`` command line: thin wrappers over the library for the main jobs
 
 =====================  =====================================================================
 ``gnnas enumerate``    enumerate and cache the 423,624 cells (:func:`gnnas.space.enumerate_cells`)
+``gnnas download``     download, check and convert an official file (:mod:`gnnas.nasbench.download`)
 ``gnnas convert``      convert the official ``.tfrecord`` file (:class:`gnnas.nasbench.NASBench101`)
 ``gnnas pretrain``     pretrain a controller with a loss preset (:func:`gnnas.pretrain.pretrain`)
 ``gnnas search``       NAO, random search, evolution, local search (:mod:`gnnas.search`)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gnnas.cli import benchmark, cells, convert, pretrain, search
+from gnnas.cli import benchmark, cells, convert, download, pretrain, search
 from gnnas.cli import enumerate as enumerate_command  # the module, not the builtin
 from gnnas.cli.settings import CLIError
 
@@ -30,9 +30,9 @@ take their settings from flags or `--config FILE.json` (flags win) and save them
 _EPILOG = """\
 examples:
   gnnas enumerate                                   # the 423,624 cells, cached
-  gnnas convert nasbench_only108.tfrecord           # the official file, once
+  gnnas download                                    # the official file, checked and converted
   gnnas pretrain --loss MarginLoss --optimizer adam --lr 0.001 --iterations 1000 --out results/pretrain/margin
-  gnnas search --method nao --data nb101_subset_30k.csv --controller results/pretrain/margin --budget 300
+  gnnas search --method nao --controller results/pretrain/margin --budget 300   # the bundled 30k table
   gnnas locality --quick                            # the paper's Fig. 1 and 2, small
   gnnas ged 010001000:input,conv3x3,output 011001000:input,maxpool,output   # 2
 """
@@ -44,6 +44,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
 
 _SUBCOMMANDS = (
     enumerate_command,
+    download,
     convert,
     pretrain,
     search,

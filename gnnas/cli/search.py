@@ -42,7 +42,7 @@ DESCRIPTION = """\
 Runs one search method, once per seed, on a NAS-Bench-101 table under a budget of queries (a
 query counts once per distinct table cell). The table is the NAS-Bench-101 sample bundled with
 gnnas (30,001 real cells, one-repeat validation accuracy) unless --data names the official
-nasbench_only108.tfrecord / nasbench_full.tfrecord (converted once, see `gnnas convert`) or a CSV
+nasbench_only108.tfrecord / nasbench_full.tfrecord (`gnnas download`; converted once) or a CSV
 table in the layout of nb101_subset_30k.csv. On a partial table a proposal outside it is
 replaced by the table cell at the smallest exact graph edit distance (--mapping auto/nearest);
 on the whole space nothing is mapped.

@@ -9,6 +9,7 @@
 - :mod:`gnnas.nasbench.csv_table`: CSV tables such as ``nb101_subset_30k.csv``;
 - :mod:`gnnas.nasbench.compact`: a table in one compact file, and the real sample bundled with
   gnnas (:meth:`NASBench101.bundled`);
+- :mod:`gnnas.nasbench.download`: downloading the official files, every record checked;
 - :mod:`gnnas.nasbench.synthetic`: official-format files with random metrics, for tests and benchmarks.
 """
 
