@@ -12,7 +12,14 @@ from gnnas.analysis.locality import (
     spearman,
     within_group_pairs,
 )
-from gnnas.analysis.plotting import distance_histogram, embedding_map, kde_violins, project_2d
+from gnnas.analysis.plotting import (
+    distance_histogram,
+    embedding_map,
+    kde_violins,
+    moving_average,
+    pretraining_curves,
+    project_2d,
+)
 from gnnas.analysis.predictor import (
     GaussianProcess,
     MLPRegressor,
@@ -44,4 +51,6 @@ __all__ = [
     "kendall_tau",
     "top_precision",
     "mean_interval",
+    "moving_average",
+    "pretraining_curves",
 ]

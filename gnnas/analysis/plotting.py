@@ -10,6 +10,10 @@ models share an axis (``side="left"`` and ``side="right"``). Densities come from
 installed (the paper's settings: euclidean metric, ``min_dist=0.5``, 32 neighbours), else with PCA
 (a centred SVD, deterministic up to the sign of each axis, which is fixed here).
 
+:func:`pretraining_curves` draws the paper's Fig. 3 from training logs (for example
+:func:`gnnas.pretrain.shipped_log`): reconstruction loss, metric loss and decoding accuracy against
+the graphs seen, one line per run.
+
 All functions draw into a given :class:`matplotlib.axes.Axes` and import matplotlib lazily.
 """
 
@@ -24,7 +28,7 @@ from scipy import stats
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["kde_violins", "distance_histogram", "project_2d", "embedding_map"]
+__all__ = ["kde_violins", "distance_histogram", "project_2d", "embedding_map", "pretraining_curves"]
 
 
 def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -175,3 +179,84 @@ def embedding_map(
                    edgecolors="black", linewidths=0.5, **kwargs)
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+#: The panels of :func:`pretraining_curves`: log field and title.
+PRETRAINING_PANELS: tuple[tuple[str, str], ...] = (
+    ("recon_loss", "reconstruction loss (NLL per token)"),
+    ("metric_loss", "metric loss"),
+    ("token_acc", "token accuracy (teacher forcing)"),
+    ("cell_acc", "cells whose 27 tokens are all right"),
+)
+
+
+def moving_average(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the last ``window`` finite values, at each position where the window is full.
+
+    Args:
+        values (numpy.ndarray): a 1-D series; NaN entries are left out.
+        window (int): the window length (shortened to the number of finite values).
+
+    Returns:
+        tuple[numpy.ndarray, numpy.ndarray]: the 1-based positions (in ``values``) of the windows'
+        last entries, and the means.
+
+    Raises:
+        ValueError: if ``window`` is not a positive integer.
+    """
+    if not isinstance(window, (int, np.integer)) or window <= 0:
+        raise ValueError(f"window must be a positive integer, got {window!r}")
+    values = np.asarray(values, dtype=float)
+    where = np.flatnonzero(np.isfinite(values))
+    if len(where) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0)
+    window = min(int(window), len(where))
+    means = np.convolve(values[where], np.ones(window) / window, mode="valid")
+    return where[window - 1:] + 1, means
+
+
+def pretraining_curves(
+    axes: Any,
+    logs: Mapping[str, Mapping[str, np.ndarray]],
+    batch_sizes: Mapping[str, int],
+    *,
+    window_graphs: int = 512 * 50,
+) -> None:
+    """Draws the paper's Fig. 3: the training curves of several pretraining runs, one line each.
+
+    The x axis counts graphs seen in units of 512 (iterations at the paper's main batch size), so
+    runs with batches of 64 or 256 graphs line up with the others; each curve is a moving average
+    over ``window_graphs`` graphs. ``decode_acc`` (greedy decoding, logged every few iterations),
+    when present, is drawn as markers on the last panel.
+
+    Args:
+        axes (Sequence[matplotlib.axes.Axes]): one axis per panel of :data:`PRETRAINING_PANELS`.
+        logs (Mapping[str, Mapping[str, numpy.ndarray]]): for each run name, its log columns
+            (``iteration`` and the fields of the panels; a missing field is skipped).
+        batch_sizes (Mapping[str, int]): each run's graphs per iteration.
+        window_graphs (int, optional): the smoothing window in graphs. (default: :obj:`25600`)
+
+    Raises:
+        ValueError: if ``axes`` does not have one axis per panel or a run has no batch size.
+    """
+    if len(axes) != len(PRETRAINING_PANELS):
+        raise ValueError(f"expected {len(PRETRAINING_PANELS)} axes, got {len(axes)}")
+    for index, (name, log) in enumerate(logs.items()):
+        if name not in batch_sizes:
+            raise ValueError(f"no batch size for run {name!r}")
+        scale = batch_sizes[name] / 512
+        window = max(1, round(window_graphs / batch_sizes[name]))
+        color = f"C{index % 10}"
+        for axis, (field, _) in zip(axes, PRETRAINING_PANELS, strict=True):
+            if field in log:
+                x, y = moving_average(log[field], window)
+                axis.plot(x * scale, y, color=color, lw=1.2, label=name)
+        if "decode_acc" in log:
+            where = np.flatnonzero(np.isfinite(log["decode_acc"]))
+            axes[-1].plot((where + 1) * scale, log["decode_acc"][where], ".", color=color, ms=2, alpha=0.5)
+    for axis, (field, title) in zip(axes, PRETRAINING_PANELS, strict=True):
+        axis.set_title(title)
+        axis.set_xlabel("graphs seen / 512")
+        axis.grid(alpha=0.3)
+        if field in ("recon_loss", "metric_loss"):
+            axis.set_yscale("log")

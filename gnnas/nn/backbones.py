@@ -52,15 +52,29 @@ class MADEBackbone(nn.Module):
         input_degrees = torch.arange(SEQ_LEN).repeat_interleave(VOCAB_SIZE) + 1  # (27 * 7,)
         self.z_proj = nn.Linear(in_channels, hidden_channels)
         self.input = nn.Linear(SEQ_LEN * VOCAB_SIZE, hidden_channels, bias=False)
-        self.register_buffer("input_mask", (input_degrees.unsqueeze(0) <= degrees.unsqueeze(1)).float())
+        # The masks follow from the sizes: not saved with the weights (persistent=False).
+        self.register_buffer("input_mask", (input_degrees.unsqueeze(0) <= degrees.unsqueeze(1)).float(),
+                             persistent=False)
         self.hidden = nn.ModuleList(
             nn.Linear(hidden_channels, hidden_channels) for _ in range(num_layers - 1))
-        self.register_buffer("hidden_mask", (degrees.unsqueeze(0) <= degrees.unsqueeze(1)).float())
+        self.register_buffer("hidden_mask", (degrees.unsqueeze(0) <= degrees.unsqueeze(1)).float(),
+                             persistent=False)
         self.out_weight = nn.Parameter(torch.empty(SEQ_LEN, VOCAB_SIZE, hidden_channels))
         self.out_bias = nn.Parameter(torch.empty(SEQ_LEN, VOCAB_SIZE))
         positions = torch.arange(SEQ_LEN)
-        self.register_buffer("out_mask", (degrees.unsqueeze(0) <= positions.unsqueeze(1)).float())  # (27, H)
+        self.register_buffer("out_mask", (degrees.unsqueeze(0) <= positions.unsqueeze(1)).float(),
+                             persistent=False)  # (27, H)
         self.reset_parameters()
+
+    _MASKS = ("input_mask", "hidden_mask", "out_mask")
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: D102 (nn.Module hook)
+        # Files of gnnas 0.1.0 saved the masks too; they must equal the ones the sizes give.
+        for name in self._MASKS:
+            saved = state_dict.pop(prefix + name, None)
+            if saved is not None and not torch.equal(saved.to(getattr(self, name)), getattr(self, name)):
+                raise ValueError(f"the saved {prefix + name} does not match the decoder's sizes")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def reset_parameters(self) -> None:
         """Resets all learnable parameters."""

@@ -3,7 +3,9 @@ r"""Pretraining the NAO controller on the locality task (reconstruction + metric
 * :func:`pretrain` runs the loop (checkpoints, resume, data-parallel under ``torchrun``);
 * :class:`PretrainConfig` holds every setting, the paper's by default;
 * :func:`metric_loss_preset` gives the losses of the paper's Table 3 by name;
-* :func:`pretrained_controller` trains once and caches the result;
+* :func:`pretrained_controller` returns the shipped controllers of the paper's settings
+  (:mod:`gnnas.pretrain.shipped`), and trains once and caches the result for other settings;
+* :func:`evaluate_reconstruction` measures how well a controller decodes cells back;
 * :class:`~gnnas.pretrain.miners.FastTripletMarginMiner` mines the same triplets as
   pytorch-metric-learning's ``TripletMarginMiner``, faster.
 
@@ -17,8 +19,18 @@ From the command line::
 from gnnas.pretrain.cache import cache_root, pretrained_controller
 from gnnas.pretrain.checkpoint import load_checkpoint, save_checkpoint
 from gnnas.pretrain.config import PretrainConfig
+from gnnas.pretrain.evaluation import evaluate_reconstruction
 from gnnas.pretrain.miners import FastTripletMarginMiner
 from gnnas.pretrain.presets import NO_METRIC_LOSS, PRESET_NAMES, MetricLossPreset, metric_loss_preset
+from gnnas.pretrain.shipped import (
+    SHIPPED_SEED,
+    is_shipped,
+    load_shipped,
+    shipped_config,
+    shipped_info,
+    shipped_log,
+    shipped_presets,
+)
 from gnnas.pretrain.trainer import LOG_FIELDS, PretrainResult, pretrain, reconstruction_metrics
 
 __all__ = [
@@ -36,4 +48,12 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "FastTripletMarginMiner",
+    "evaluate_reconstruction",
+    "SHIPPED_SEED",
+    "is_shipped",
+    "load_shipped",
+    "shipped_config",
+    "shipped_info",
+    "shipped_log",
+    "shipped_presets",
 ]

@@ -5,7 +5,9 @@ Example::
     >>> from gnnas.pretrain import pretrained_controller
     >>> controller = pretrained_controller("MarginLoss", iterations=2000, seed=0)  # doctest: +SKIP
 
-The first call trains (see :func:`~gnnas.pretrain.pretrain`) in a folder of the gnnas cache named
+Where the settings are the paper's (the default ``iterations=None`` and ``seed=0``), the controller
+ships with gnnas (:mod:`gnnas.pretrain.shipped`) and is loaded in about a second. Otherwise the
+first call trains (see :func:`~gnnas.pretrain.pretrain`) in a folder of the gnnas cache named
 after the settings; later calls with the same settings load ``controller.pt`` from there. A call
 killed while training resumes from the folder's last checkpoint the next time.
 """
@@ -89,7 +91,9 @@ def pretrained_controller(
             after 1,000 (see the README's "Pretraining" figures).
 
     Returns:
-        NAOController: the pretrained controller, on the CPU, in eval mode.
+        NAOController: the pretrained controller, on the CPU, in eval mode: the shipped one
+        (:func:`~gnnas.pretrain.load_shipped`) when the settings are the paper's and ``cells`` is
+        :obj:`None`, else the cached or newly trained one.
 
     Raises:
         ValueError: on an unknown preset or settings out of range, on ``config`` together with
@@ -106,6 +110,11 @@ def pretrained_controller(
         raise ValueError("pass either config or preset/iterations/seed/settings, not both")
     if cells is not None and not cells_key:
         raise ValueError("cells needs a cells_key naming them (it is part of the cache key)")
+    if cells is None:
+        from gnnas.pretrain.shipped import is_shipped, load_shipped
+
+        if is_shipped(config):
+            return load_shipped(config.loss)
     folder = pretrained_folder(config, cache_dir, cells_key)
     final = folder / "controller.pt"
     if not final.exists():
