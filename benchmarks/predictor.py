@@ -1,7 +1,8 @@
 """Few-shot accuracy prediction on real NAS-Bench-101 cells: does pretraining give a better predictor?
 
 With only n labelled cells, how well does an encoding of cells rank 5,000 unseen cells by their
-validation accuracy at 108 epochs? Each seed splits the table once: 5,000 test cells, and the
+validation accuracy at 108 epochs? The table is ``--data``, by default the 30,001 real cells bundled
+with gnnas (``NASBench101.bundled()``). Each seed splits the table once: 5,000 test cells, and the
 training sets of every n (nested: the first n cells of one random order of the other cells), so
 every encoding at a seed sees the same cells. Encodings (``--encodings``):
 
@@ -78,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=None)
     parser.add_argument("--data", type=Path, default=None,
-                        help="a NAS-Bench-101 table: a CSV such as nb101_subset_30k.csv or the official "
-                             ".tfrecord file")
+                        help="a CSV table or the official .tfrecord file (default: the 30k sample bundled "
+                             "with gnnas)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
                       help="about a minute: 2 seeds, n in {16, 256}, 3 encodings")
@@ -223,7 +224,7 @@ def load_table(path: Path | None) -> Any:
     from gnnas.nasbench import NASBench101
 
     if path is None:
-        raise SystemExit("no table: pass --data (a CSV table or the official .tfrecord file)")
+        return NASBench101.bundled()
     if not path.is_file():
         raise SystemExit(f"--data {path}: no such file")
     return NASBench101(path)
@@ -758,7 +759,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     shard = parse_shard(args.shard)
     out: Path = args.out
     start = time.perf_counter()
-    extra = {"data": None if args.data is None else str(args.data), "threads": args.threads,
+    extra = {"data": "bundled" if args.data is None else str(args.data), "threads": args.threads,
              "command": " ".join(["python", "benchmarks/predictor.py",
                                   *(sys.argv[1:] if argv is None else argv)]),
              "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine()}
@@ -779,8 +780,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     units = [(encoding, seed) for encoding in settings["encodings"] for seed in settings["seeds"]]
     if shard is not None:
         units = units[shard[0]::shard[1]]
-    print(f"table: {context.info['num_cells']} cells ({args.data}); {len(units)} runs of "
-          f"{len(settings['encodings'])} encodings x {len(settings['seeds'])} seeds; "
+    print(f"table: {context.info['num_cells']} cells ({args.data or 'the bundled sample'}); "
+          f"{len(units)} runs of {len(settings['encodings'])} encodings x {len(settings['seeds'])} seeds; "
           f"n = {settings['train_sizes']}, {settings['test_size']} test cells", flush=True)
     runs = [run_or_load(context, out, encoding, seed, args.overwrite) for encoding, seed in units]
     extra["table"] = context.info

@@ -170,3 +170,21 @@ def test_comparison_sentences(script):
     assert not no["frozen"][0]["beats_all"]
     text = script.sentence(no["frozen"], "frozen embeddings", "the baselines")
     assert text.startswith("No, for frozen embeddings") and "-0.010" in text
+
+
+def test_quick_on_the_bundled_table(script, tmp_path):
+    """The issue's check: ``--quick --out DIR`` writes tau for each encoding and n; with more labels the
+    hand-made encodings rank better."""
+    script.main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    report = json.loads((tmp_path / "predictor.json").read_text())
+    assert report["config"]["data"] == "bundled" and report["config"]["table"]["num_cells"] == 30_001
+    aggregates = report["aggregates"]
+    assert list(aggregates) == ["onehot", "path", "z:fresh"]
+    for by_regressor in aggregates.values():
+        assert set(by_regressor) == {"mlp", "gp"}
+        for by_n in by_regressor.values():
+            assert set(by_n) == {"16", "256"} and all(s["kendall_tau"]["count"] == 2 for s in by_n.values())
+    for encoding in ("onehot", "path"):
+        for regressor in ("mlp", "gp"):
+            tau = aggregates[encoding][regressor]
+            assert tau["256"]["kendall_tau"]["mean"] > tau["16"]["kendall_tau"]["mean"] + 0.1
