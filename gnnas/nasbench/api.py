@@ -37,9 +37,13 @@ A table read with :meth:`NASBench101.from_csv` holds fewer metrics (for
 108 epochs); keys whose data the table does not hold are left out of these dictionaries, and a
 query whose training time the table does not hold adds nothing to the time counter.
 
-Two things differ on purpose from the official API: the random generator belongs to the object
-(the official one calls ``random.seed`` on the global generator), and a table may hold only part
-of the space (a cell it does not hold raises :class:`OutOfDomainError`, naming the hash).
+Code written for the official ``nasbench.api.NASBench`` ports by changing the import:
+``hash_iterator()`` is a sized view of the hashes (``len(nasbench.hash_iterator())``), and
+``is_valid(spec)`` says whether the spec is a valid cell of the space, as officially. What differs
+(listed in full in the data guide): the random generator belongs to the object (the official one
+calls ``random.seed`` on the global generator); a table may hold only part of the space, so
+``spec in nasbench`` says whether it holds a cell, and a cell it does not hold raises
+:class:`OutOfDomainError`, naming the hash; and the hashes come sorted.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import KeysView
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +66,7 @@ from gnnas.nasbench.arrays import (
     unpack_adjacency,
 )
 from gnnas.space.ops import OPS
-from gnnas.space.spec import ArchSpec
+from gnnas.space.spec import ArchSpec, kept_vertices
 
 __all__ = ["NASBench101", "OutOfDomainError"]
 
@@ -243,9 +247,13 @@ class NASBench101:
         return (f"NASBench101(cells={len(self)}, epochs={sorted(self.valid_epochs)}, "
                 f"repeats={self.arrays.metrics.shape[2]}, source={self.arrays.source!r})")
 
-    def hash_iterator(self) -> Iterator[str]:
-        """Returns an iterator over the module hashes of all cells (sorted)."""
-        return iter(self.arrays.hashes.tolist())
+    def hash_iterator(self) -> KeysView[str]:
+        """Returns the module hashes of all cells, as the official API does: a sized view.
+
+        Like the official ``fixed_statistics.keys()`` it supports ``len``, iteration and ``in``
+        (``len(nasbench.hash_iterator())`` is the number of cells); the hashes come sorted.
+        """
+        return self._hash_index().keys()
 
     def _hash_index(self) -> dict[str, int]:
         if self._index is None:
@@ -271,15 +279,11 @@ class NASBench101:
         return index
 
     def _cell_index(self, spec: Any) -> int:
-        if not isinstance(spec, ArchSpec):
-            try:  # anything with `matrix` and `ops`, such as the official ModelSpec
-                spec = ArchSpec(spec.matrix, spec.ops)
-            except AttributeError:
-                raise TypeError(f"expected an ArchSpec (or an object with matrix and ops), got "
-                                f"{type(spec).__name__}") from None
-            except ValueError as error:
-                raise OutOfDomainError(f"invalid spec: {error}") from None
-        return self.index_of(spec.hash)
+        try:
+            cell = _as_spec(spec)
+        except ValueError as error:
+            raise OutOfDomainError(f"invalid spec: {error}") from None
+        return self.index_of(cell.hash)
 
     def spec(self, module_hash: str) -> ArchSpec:
         """Returns the cell with this hash as an :class:`~gnnas.ArchSpec` (built once, then kept).
@@ -370,13 +374,30 @@ class NASBench101:
         self.total_epochs_spent += epochs // 2 if stop_halfway else epochs
         return data
 
-    def is_valid(self, spec: ArchSpec) -> bool:
-        """Whether the cell is valid and held by the table; free (not counted in the budget).
+    def is_valid(self, spec: Any) -> bool:
+        """Whether the spec is a valid cell of the space, as the official ``is_valid`` answers.
 
-        For the whole official file this is the official ``is_valid``; for a partial table it also
-        says whether :meth:`query` will find the cell.
+        Free (not counted in the budget). After pruning, the cell must connect input to output
+        and have at most 7 vertices and 9 edges, ``input`` first, ``output`` last and the other
+        ops from :data:`~gnnas.space.ops.INTERIOR_OPS`; an :class:`~gnnas.ArchSpec` is valid by
+        construction. This does not say whether the table holds the cell: on a partial table
+        (the bundled sample, a CSV) ask ``spec in table``.
+
+        Args:
+            spec (ArchSpec): the cell, or any object with ``matrix`` and ``ops`` (such as the
+                official ``ModelSpec``).
+
+        Returns:
+            bool: whether the cell is in the search space.
+
+        Raises:
+            TypeError: if ``spec`` has no ``matrix`` and ``ops``.
         """
-        return spec in self
+        try:
+            _as_spec(spec)
+        except ValueError:
+            return False
+        return True
 
     def get_budget_counters(self) -> tuple[float, int]:
         """Returns ``(training_time_spent, total_epochs_spent)`` accumulated by :meth:`query`."""
@@ -497,6 +518,33 @@ class NASBench101:
             raise ValueError(f"no cell has a value of {metric} at {epochs} epochs")
         index = int(np.nanargmax(values))
         return str(self.arrays.hashes[index]), float(values[index])
+
+
+def _as_spec(spec: Any) -> ArchSpec:
+    """``spec`` as an :class:`ArchSpec`: itself, or built from its ``matrix`` and ``ops`` (such as
+    the official ``ModelSpec``); a :class:`TypeError` for anything else, a :class:`ValueError` for
+    a spec outside the space.
+
+    As officially, such an object is pruned before its ops are checked: an op on a vertex that
+    pruning drops is never looked at (an :class:`ArchSpec` built directly refuses unknown ops
+    anywhere)."""
+    if isinstance(spec, ArchSpec):
+        return spec
+    try:
+        matrix, ops = spec.matrix, spec.ops
+    except AttributeError:
+        raise TypeError(f"expected an ArchSpec (or an object with matrix and ops), got "
+                        f"{type(spec).__name__}") from None
+    if matrix is None or ops is None:  # the official ModelSpec of a cell that pruning left invalid
+        raise ValueError("the spec is not a valid cell (its matrix or ops are None)")
+    matrix = np.asarray(matrix)
+    index = kept_vertices(matrix)
+    ops = list(ops)
+    if len(ops) != len(matrix):
+        raise ValueError(f"ops must name one op per vertex: {len(matrix)} vertices, {len(ops)} ops")
+    if len(index) == 0:
+        raise ValueError("invalid cell: the output is not reachable from the input")
+    return ArchSpec(matrix[np.ix_(index, index)], [ops[i] for i in index])
 
 
 def _cache_folder(path: Path, cache_dir: str | os.PathLike | None) -> Path:

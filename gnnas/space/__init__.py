@@ -27,10 +27,10 @@ from gnnas.space.ops import (
     OPS,
     OUTPUT,
 )
-from gnnas.space.spec import ArchSpec, prune
+from gnnas.space.spec import ArchSpec, kept_vertices, prune
 
 __all__ = [
-    "ArchSpec", "prune", "module_hash",
+    "ArchSpec", "prune", "kept_vertices", "module_hash",
     "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "INTERIOR_OPS", "OP_INDEX",
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
     "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",

@@ -38,7 +38,7 @@ from gnnas.space.ops import INPUT, INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OP_IND
 if TYPE_CHECKING:
     from torch_geometric.data import Data
 
-__all__ = ["ArchSpec", "prune"]
+__all__ = ["ArchSpec", "prune", "kept_vertices"]
 
 _KNOWN_OPS = frozenset(OPS)
 
@@ -112,15 +112,35 @@ def prune(matrix: Any, ops: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]
     """
     matrix = _as_matrix(matrix)
     ops = _check_ops(ops, matrix.shape[0])
+    index = kept_vertices(matrix)
+    if len(index) == 0:
+        raise ValueError("invalid cell: the output is not reachable from the input")
+    if len(index) == matrix.shape[0]:
+        return matrix, ops
+    return matrix[np.ix_(index, index)], tuple(ops[i] for i in index)
+
+
+def kept_vertices(matrix: Any) -> np.ndarray:
+    """Returns the vertices that pruning keeps: those on a path from the input to the output.
+
+    The structural half of :func:`prune`, without the ops: the official ``ModelSpec`` prunes a
+    cell before looking at its ops, so an op on a vertex pruned away is never checked there.
+
+    Args:
+        matrix (array-like): square 0/1 strictly upper-triangular adjacency matrix, ``(V, V)``.
+
+    Returns:
+        numpy.ndarray: the ascending indices of the kept vertices (``int64``); empty when the
+        output is not reachable from the input.
+
+    Raises:
+        ValueError: if the matrix is not square, not 0/1 or not strictly upper triangular.
+    """
+    matrix = _as_matrix(matrix)
     if np.tril(matrix).any():
         raise ValueError("matrix must be strictly upper triangular (edges go from lower to higher vertices)")
     keep = _reachable(matrix, 0, True) & _reachable(matrix, matrix.shape[0] - 1, False)
-    if not keep[-1]:
-        raise ValueError("invalid cell: the output is not reachable from the input")
-    if keep.all():
-        return matrix, ops
-    index = np.flatnonzero(keep)
-    return matrix[np.ix_(index, index)], tuple(ops[i] for i in index)
+    return np.flatnonzero(keep) if keep[-1] else np.empty(0, dtype=np.int64)
 
 
 class ArchSpec:
@@ -285,22 +305,43 @@ class ArchSpec:
         edge_index = torch.from_numpy(np.stack([rows, cols]).astype(np.int64))
         return Data(x=x, edge_index=edge_index, num_nodes=num_vertices)
 
-    def to_tokens(self) -> list[int]:
-        """Returns the cell's 27-token sequence (see :mod:`gnnas.space.tokens`)."""
-        from gnnas.space.tokens import encode_tokens
+    def to_tokens(self, convention: str = "paper") -> list[int]:
+        """Returns the cell's 27-token sequence (see :mod:`gnnas.space.tokens`).
 
-        return encode_tokens(self._matrix, self._ops)
+        Args:
+            convention (str, optional): the op numbering: ``"paper"`` (conv3x3 = 3, conv1x1 = 4)
+                or ``"seminas"`` (conv1x1 = 3, conv3x3 = 4, as the original NAO/SemiNAS code).
+                (default: :obj:`"paper"`)
 
-    @classmethod
-    def from_tokens(cls, tokens: Sequence[int]) -> ArchSpec:
-        """Builds a spec from a token sequence (see :mod:`gnnas.space.tokens`).
+        Returns:
+            list[int]: the tokens, padded with 0 to 27.
 
         Raises:
-            ValueError: if the sequence breaks the grammar or describes an invalid cell.
+            ValueError: if the convention is unknown.
+        """
+        from gnnas.space.tokens import encode_tokens
+
+        return encode_tokens(self._matrix, self._ops, convention=convention)
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[int], convention: str = "paper") -> ArchSpec:
+        """Builds a spec from a token sequence (see :mod:`gnnas.space.tokens`).
+
+        Args:
+            tokens (Sequence[int]): the sequence, with or without trailing padding.
+            convention (str, optional): the op numbering the sequence uses, ``"paper"`` or
+                ``"seminas"`` (see :meth:`to_tokens`). (default: :obj:`"paper"`)
+
+        Returns:
+            ArchSpec: the cell (validated and pruned).
+
+        Raises:
+            ValueError: if the sequence breaks the grammar or describes an invalid cell, or the
+                convention is unknown.
         """
         from gnnas.space.tokens import decode_tokens
 
-        matrix, ops = decode_tokens(tokens)
+        matrix, ops = decode_tokens(tokens, convention=convention)
         return cls(matrix, ops)
 
     # ------------------------------------------------------------------ dunder

@@ -91,8 +91,9 @@ def test_out_of_domain(full_table):
     with pytest.raises(OutOfDomainError, match="invalid number of epochs 100"):
         table.query(full_table[2][0], epochs=100)
     assert table.get_budget_counters() == (0.0, 0)  # failed queries cost nothing
-    assert not table.is_valid(outside) and outside not in table and outside.hash not in table
-    assert table.is_valid(full_table[2][0]) and full_table[2][0].hash in table
+    # is_valid answers as officially (a valid cell); membership is `in`
+    assert table.is_valid(outside) and outside not in table and outside.hash not in table
+    assert table.is_valid(full_table[2][0]) and full_table[2][0] in table and full_table[2][0].hash in table
 
 
 def test_official_style_spec_objects(full_table):
@@ -134,7 +135,9 @@ def test_metrics_from_hash_layout_and_copies(full_table):
 
 def test_vectorised_accessors_match_the_per_cell_api(full_table):
     table = load(full_table)
-    assert len(table) == 25 and list(table.hash_iterator()) == table.hashes.tolist()
+    hashes = table.hash_iterator()  # a sized view, as the official dict keys
+    assert len(hashes) == len(table) == 25 and list(hashes) == table.hashes.tolist()
+    assert table.hashes[3] in hashes and "0" * 32 not in hashes
     assert table.hashes.tolist() == sorted(spec.hash for spec in full_table[2])
     for metric, epochs, halfway in [("validation_accuracy", 108, False), ("test_accuracy", 12, True),
                                     ("training_time", 36, False)]:
@@ -173,3 +176,49 @@ def test_specs_are_archspecs_with_the_table_hash(full_table):
         assert ArchSpec(spec.matrix, spec.ops).hash == spec.hash
     assert table.spec(table.hashes[3]) is specs[3]
     assert repr(table).startswith("NASBench101(cells=25, epochs=[4, 12, 36, 108], repeats=3")
+
+
+def _official_is_valid(matrix, ops) -> bool:
+    """The official ``ModelSpec`` pruning and ``NASBench._check_spec``, transcribed with networkx."""
+    import networkx as nx
+
+    matrix = np.asarray(matrix)
+    graph = nx.DiGraph([(i, j) for i in range(len(ops)) for j in range(len(ops)) if matrix[i, j]])
+    graph.add_nodes_from(range(len(ops)))
+    last = len(ops) - 1
+    keep = sorted(nx.descendants(graph, 0) & nx.ancestors(graph, last) | {0, last})
+    if last not in nx.descendants(graph, 0):
+        return False  # ModelSpec.valid_spec is False: the output is disconnected
+    pruned = matrix[np.ix_(keep, keep)]
+    pruned_ops = [ops[i] for i in keep]
+    return (len(pruned_ops) <= 7 and int(pruned.sum()) <= 9 and pruned_ops[0] == "input"
+            and pruned_ops[-1] == "output"
+            and all(op in ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3") for op in pruned_ops[1:-1]))
+
+
+def test_is_valid_answers_as_the_official_api(full_table):
+    """Random upper-triangular matrices of 2..8 vertices with random ops (some outside the space),
+    as objects with matrix and ops, against a transcription of the official checks."""
+    table = load(full_table)
+
+    class ModelSpec:
+        def __init__(self, matrix, ops):
+            self.matrix, self.ops = matrix, ops
+
+    rng = np.random.default_rng(6)
+    names = ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"]
+    answers = []
+    for _ in range(2000):
+        size = int(rng.integers(2, 9))
+        matrix = np.triu(rng.random((size, size)) < rng.uniform(0.1, 0.8), k=1).astype(int)
+        ops = ["input", *rng.choice(names, size - 2).tolist(), "output"]
+        if rng.random() < 0.05 and size > 2:
+            ops[int(rng.integers(1, size - 1))] = "conv5x5"  # outside the space: invalid
+        expected = _official_is_valid(matrix, ops)
+        assert table.is_valid(ModelSpec(matrix.tolist(), ops)) == expected, (matrix.tolist(), ops)
+        answers.append(expected)
+    assert 200 < sum(answers) < 1800  # both answers well represented
+    assert not table.is_valid(ModelSpec(None, None))  # what the official ModelSpec holds when invalid
+    assert table.is_valid(full_table[2][0])  # an ArchSpec is valid by construction
+    with pytest.raises(TypeError, match="ArchSpec"):
+        table.is_valid("0100")

@@ -188,3 +188,21 @@ def test_from_data_errors():
     bad.edge_index = torch.tensor([[0], [9]])
     with pytest.raises(ValueError, match="outside"):
         ArchSpec.from_data(bad)
+
+
+def test_kept_vertices_against_networkx():
+    import networkx as nx
+
+    from gnnas.space import kept_vertices
+
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        size = int(rng.integers(2, 8))
+        matrix = np.triu(rng.random((size, size)) < rng.uniform(0.1, 0.7), k=1).astype(np.uint8)
+        graph = nx.DiGraph(list(zip(*np.nonzero(matrix), strict=True)))
+        graph.add_nodes_from(range(size))
+        on_path = nx.descendants(graph, 0) & nx.ancestors(graph, size - 1)
+        expected = sorted(on_path | {0, size - 1}) if size - 1 in nx.descendants(graph, 0) else []
+        assert kept_vertices(matrix).tolist() == expected
+    with pytest.raises(ValueError, match="strictly upper triangular"):
+        kept_vertices([[0, 0], [1, 0]])
