@@ -8,27 +8,31 @@
   (:func:`gnnas.analysis.pairs_by_distance`), never by nominal edit counts. The table is the
   NAS-Bench-101 sample bundled with gnnas (30,001 real cells, ``NASBench101.bundled()``) unless
   ``--data`` names another.
-- **Fig. 1c**: cosine similarity of controller embeddings against exact GED, for a controller
-  pretrained with a metric loss (``--preset``, or ``--checkpoint``) beside one pretrained with
-  ``NoMetricLoss``; pairs are anchors and their positives (edited as in pretraining) plus random
+- **Fig. 1c**: cosine similarity of controller embeddings against exact GED, for controllers
+  pretrained with metric losses (``--loss``, default AngularLoss as in the paper; ``--loss all``
+  for the nine presets; or ``--checkpoint``) beside the one pretrained with ``NoMetricLoss`` and an
+  untrained one; pairs are anchors and their positives (edited as in pretraining) plus random
   pairs of cells.
 - **Fig. 2**: a 2-D map (UMAP when ``umap-learn`` is installed, else PCA) of the embeddings of 16
-  anchors × 7 positives, coloured by anchor, for both controllers.
+  anchors × 7 positives, coloured by anchor, for the same controllers, and the share of cells
+  whose nearest neighbour (by cosine) comes from the same anchor.
 - Statistics: Spearman's correlation of distance with |Δ accuracy| and with cosine similarity;
   count, mean, std and quantiles per distance.
 
 Settings::
 
     python benchmarks/locality.py                    # a few minutes, no downloaded data: 1a, 1b, 1c, 2
+    python benchmarks/locality.py --loss all         # Fig. 1c and 2 for the nine presets
     python benchmarks/locality.py --data nasbench_only108.tfrecord   # 1b on all cells (gnnas download)
     python benchmarks/locality.py --quick            # seconds, for the tests
-    python benchmarks/locality.py --full             # the paper's sizes, fully pretrained (hours)
+    python benchmarks/locality.py --full             # the paper's sizes (more pairs and anchors)
 
-The default pretrains each controller on the spot for 150 iterations of 128 graphs with Adam
-(lr 0.001): with the paper's SGD at lr 1.0 (``--pretrain-optimizer sgd``, the ``--full`` setting)
-the networks stay on an early plateau for hundreds of iterations. Every setting can be overridden
-(``--space-pairs``, ``--pairs-per-distance``, ``--max-distance``, ``--pretrain-iterations``, ...).
-Pretrained controllers are cached (``gnnas.pretrain``), so a second run skips the training.
+The controllers are the ones that ship with gnnas, pretrained with the paper's full settings
+(:mod:`gnnas.pretrain.shipped`), loaded in about a second each. ``--pretrain-iterations N`` instead
+pretrains each on the spot for ``N`` iterations (Adam, lr 0.001, batch 128 unless
+``--pretrain-optimizer``/``--pretrain-lr``/``--pretrain-batch-size`` say otherwise; cached after the
+first run); ``0`` takes untrained controllers. Every size can be overridden (``--space-pairs``,
+``--pairs-per-distance``, ``--max-distance``, ...).
 Results go to ``--out`` (default ``results/locality/``): ``locality.json`` (every number, the
 configuration and the seed) and the figures ``fig1a_ged_distribution.png``,
 ``fig1b_accuracy_locality.png``, ``fig1c_embedding_locality.png``, ``fig2_embedding_map.png``.
@@ -51,14 +55,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "quick": dict(space_pairs=1000, pairs_per_distance=25, max_random_pairs=20_000, max_anchors=300,
-                  embed_anchors=16, embed_random_pairs=300, map_anchors=6, pretrain_iterations=2,
-                  pretrain_batch_size=64),
+                  embed_anchors=16, embed_random_pairs=300, map_anchors=6),
     "default": dict(space_pairs=10_000, pairs_per_distance=1000, max_random_pairs=200_000, max_anchors=None,
-                    embed_anchors=256, embed_random_pairs=5000, map_anchors=16, pretrain_iterations=150,
-                    pretrain_batch_size=128),
+                    embed_anchors=256, embed_random_pairs=5000, map_anchors=16),
     "full": dict(space_pairs=10_000, pairs_per_distance=1000, max_random_pairs=400_000, max_anchors=None,
-                 embed_anchors=1024, embed_random_pairs=20_000, map_anchors=16, pretrain_iterations=None,
-                 pretrain_batch_size=None),
+                 embed_anchors=1024, embed_random_pairs=20_000, map_anchors=16),
 }
 
 
@@ -71,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="tiny sizes, seconds (for the tests)")
     size.add_argument("--full", action="store_true",
-                      help="the paper's sizes, controllers pretrained for the paper's 2 epochs "
-                           "(hours on a CPU)")
+                      help="the paper's sizes: more pairs and anchors (tens of minutes)")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "locality", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
     parser.add_argument("--space-pairs", type=int, default=None,
@@ -85,22 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-pairs-per-anchor", type=int, default=20,
                         help="Fig. 1b: most partners per anchor and distance (default: 20)")
     parser.add_argument("--max-anchors", type=int, default=None, help="Fig. 1b: most anchors searched")
-    parser.add_argument("--preset", default="AngularLoss",
-                        help="metric loss of the pretrained controller, or of --checkpoint (default: "
-                             "AngularLoss, as the paper's Fig. 1c; its Fig. 2 uses MarginLoss)")
+    parser.add_argument("--loss", nargs="+", default=["AngularLoss"], metavar="LOSS",
+                        help="metric-loss presets of the pretrained controllers, or 'all' (default: "
+                             "AngularLoss, as the paper's Fig. 1c; its Fig. 2 uses MarginLoss); "
+                             "NoMetricLoss and an untrained controller are always added")
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="a saved NAOController to use instead of pretraining with --preset")
+                        help="a saved NAOController to use instead of the shipped controller of --loss "
+                             "(one loss only)")
     parser.add_argument("--baseline-checkpoint", type=Path, default=None,
-                        help="a saved NAOController to use instead of pretraining with NoMetricLoss")
+                        help="a saved NAOController to use instead of the shipped NoMetricLoss one")
     parser.add_argument("--pretrain-iterations", type=int, default=None,
-                        help="iterations of the on-the-spot pretraining (default: 150; --full: the paper's "
-                             "2 epochs; 0: untrained controllers)")
+                        help="pretrain each controller on the spot for this many iterations instead of "
+                             "loading the shipped one (0: untrained controllers)")
     parser.add_argument("--pretrain-batch-size", type=int, default=None,
-                        help="graphs per pretraining batch, a multiple of 8 (default: 128; --full: the "
-                             "preset's, 256 or 512)")
+                        help="graphs per batch of the on-the-spot pretraining, a multiple of 8 "
+                             "(default: 128)")
     parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default=None,
                         help="optimizer of the on-the-spot pretraining (default: adam, which leaves the "
-                             "early plateau within the short default run; --full: sgd, the paper's)")
+                             "early plateau within a short run; sgd is the paper's)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
                         help="its learning rate (default: 0.001 for adam, 1.0 for sgd, the paper's)")
     parser.add_argument("--cache-dir", type=Path, default=None,
@@ -117,17 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
+    from gnnas.pretrain import NO_METRIC_LOSS, PRESET_NAMES
+
     mode = "quick" if args.quick else "full" if args.full else "default"
     config = dict(SETTINGS[mode])
     for name in config:
         value = getattr(args, name)
         if value is not None:
             config[name] = value
+    losses = list(PRESET_NAMES) if args.loss == ["all"] else list(dict.fromkeys(args.loss))
+    unknown = [name for name in losses if name not in PRESET_NAMES]
+    if unknown:
+        raise SystemExit(f"--loss: unknown presets {unknown}; expected 'all' or names from "
+                         f"{list(PRESET_NAMES)}")
+    if args.checkpoint is not None and len(losses) != 1:
+        raise SystemExit("--checkpoint takes one --loss, the loss the checkpoint was trained with")
+    losses = [name for name in losses if name != NO_METRIC_LOSS]  # the baseline is always added last
     config.update(
         mode=mode, seed=args.seed, max_distance=args.max_distance,
-        max_pairs_per_anchor=args.max_pairs_per_anchor,
-        preset=args.preset, num_positives=args.num_positives, projection=args.projection,
-        pretrain_optimizer=args.pretrain_optimizer or ("sgd" if mode == "full" else "adam"),
+        max_pairs_per_anchor=args.max_pairs_per_anchor, pretrain_iterations=args.pretrain_iterations,
+        pretrain_batch_size=args.pretrain_batch_size or 128,
+        losses=losses, num_positives=args.num_positives, projection=args.projection,
+        pretrain_optimizer=args.pretrain_optimizer or "adam",
         data="bundled" if args.data is None else str(args.data),
         checkpoint=None if args.checkpoint is None else str(args.checkpoint),
         baseline_checkpoint=None if args.baseline_checkpoint is None else str(args.baseline_checkpoint),
@@ -306,11 +319,18 @@ def load_controllers(config: dict[str, Any], quiet: bool) -> tuple[dict[str, Any
     import torch
 
     from gnnas.nn import NAOController
-    from gnnas.pretrain import NO_METRIC_LOSS, PretrainConfig, pretrained_controller
+    from gnnas.pretrain import (
+        NO_METRIC_LOSS,
+        PretrainConfig,
+        is_shipped,
+        pretrained_controller,
+        shipped_config,
+    )
 
     controllers: dict[str, Any] = {}
     info: dict[str, dict] = {}
-    wanted = [(config["preset"], config["checkpoint"]), (NO_METRIC_LOSS, config["baseline_checkpoint"])]
+    wanted = [(loss, config["checkpoint"]) for loss in config["losses"]]
+    wanted.append((NO_METRIC_LOSS, config["baseline_checkpoint"]))
     if config["pretrain_iterations"] != 0:
         wanted.append(("untrained", None))  # the reference: what the GIN's structure alone gives
     for preset, checkpoint in wanted:
@@ -324,14 +344,20 @@ def load_controllers(config: dict[str, Any], quiet: bool) -> tuple[dict[str, Any
             controller = NAOController()
             name = "untrained" if preset == "untrained" else f"{preset} (untrained)"
             info[name] = {"source": "untrained", "seed": config["seed"]}
+        elif config["pretrain_iterations"] is None:
+            controller = pretrained_controller(preset, seed=config["seed"], progress=not quiet,
+                                               cache_dir=config.get("cache_dir"))
+            name = preset
+            info[name] = {"source": "shipped" if is_shipped(shipped_config(preset)) and config["seed"] == 0
+                          else "pretrained", "loss": preset, "settings": "the paper's (2 epochs, SGD)",
+                          "seed": config["seed"]}
         else:
             settings = PretrainConfig(loss=preset, max_iterations=config["pretrain_iterations"],
                                       batch_size=config["pretrain_batch_size"], seed=config["seed"],
                                       optimizer=config["pretrain_optimizer"], lr=config["pretrain_lr"],
                                       progress=not quiet, checkpoint_interval=0)
-            length = (f"{config['pretrain_iterations']} iterations" if config["pretrain_iterations"]
-                      else "the paper's 2 epochs")
-            print(f"Pretraining {preset} for {length} of {settings.resolved_batch_size()} graphs "
+            print(f"Pretraining {preset} for {config['pretrain_iterations']} iterations of "
+                  f"{settings.resolved_batch_size()} graphs "
                   f"(cached after the first run) ...", flush=True)
             controller = pretrained_controller(config=settings, cache_dir=config.get("cache_dir"))
             name = preset
@@ -411,6 +437,20 @@ def fig1c(space: Any, controllers: dict[str, Any], config: dict[str, Any], rng: 
     return result, values
 
 
+def panel_grid(count: int, size: tuple[float, float], columns: int = 4) -> tuple[Any, list]:
+    """A figure of ``count`` panels, at most ``columns`` per row; the unused axes are hidden."""
+    import matplotlib.pyplot as plt
+
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(size[0] * columns, size[1] * rows),
+                             constrained_layout=True, squeeze=False)
+    axes = list(axes.ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
 def plot_fig1c(values: dict[str, Any], result: dict, path: Path, max_shown: int = 12) -> None:
     """One panel per controller, each with its own y range: an embedding that collapsed into a narrow
     cone (cosines all near 1) still shows its ordering."""
@@ -419,11 +459,11 @@ def plot_fig1c(values: dict[str, Any], result: dict, path: Path, max_shown: int 
     from gnnas.analysis import kde_violins
 
     models = values["models"]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.0 * len(models), 3.4), constrained_layout=True)
+    fig, axes = panel_grid(len(models), (4.0, 3.4))
     distance = values["distance"]
     shown = [int(d) for d in np.unique(distance) if d <= max_shown and (distance == d).sum() >= 20]
-    colors = ("C0", "C1", "C7")
-    for ax, color, (name, cosine) in zip(np.atleast_1d(axes), colors, models.items(), strict=False):
+    colors = [f"C{i % 10}" for i in range(len(models) - 1)] + ["C7"]  # grey: the untrained controller
+    for ax, color, (name, cosine) in zip(axes, colors, models.items(), strict=False):
         groups = {d: cosine[distance == d] for d in shown}
         kept = np.concatenate(list(groups.values()))
         low, high = np.quantile(kept, [0.002, 1.0])
@@ -450,10 +490,8 @@ def fig2(space: Any, controllers: dict[str, Any], config: dict[str, Any], rng: n
     anchors = sample_anchors(space, config["map_anchors"], rng)
     cells, groups, is_anchor = anchors_with_positives(anchors, config["num_positives"], seed=rng)
     result: dict[str, Any] = {"num_anchors": len(anchors), "num_cells": len(cells), "models": {}}
-    fig, axes = plt.subplots(1, len(controllers), figsize=(3.8 * len(controllers), 3.9),
-                             constrained_layout=True)
-    axes = np.atleast_1d(axes)
-    for ax, letter, (name, controller) in zip(axes, "abcdef", controllers.items(), strict=False):
+    fig, axes = panel_grid(len(controllers), (3.8, 3.9))
+    for ax, letter, (name, controller) in zip(axes, "abcdefghijklmn", controllers.items(), strict=False):
         z = embed(controller, cells)
         coords, method = project_2d(z, config["projection"], seed=config["seed"])
         cosine = z @ z.T

@@ -79,7 +79,8 @@ def test_quick_run_fig1c_and_fig2(quick_run):
     assert c["num_pairs"] == c["num_within_anchor_pairs"] + c["num_random_pairs"]
     names = list(c["models"])
     assert len(names) == 3 and names[1] == "NoMetricLoss" and names[2] == "untrained"
-    assert names[0] == "AngularLoss"  # the default --preset
+    assert names[0] == "AngularLoss"  # the default --loss
+    assert [results["controllers"][name]["source"] for name in names] == ["shipped", "shipped", "untrained"]
     for stats in c["models"].values():
         check_statistics(stats)
         assert stats["num_pairs"] == c["num_pairs"]
