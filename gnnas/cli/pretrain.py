@@ -22,13 +22,22 @@ from typing import Any
 from gnnas.cli.settings import (
     COMMAND_FILE,
     CLIError,
+    add_run_flags,
     add_setting,
+    check_output_dir,
+    check_same_settings,
     field_docs,
     field_parser,
+    remove_run_files,
     resolve_settings,
     save_command,
     set_threads,
 )
+from gnnas.files import load_json
+
+#: Settings a resumed run may change: how long it runs, and how (none changes the weights).
+_RESUMABLE = ("output_dir", "threads", "max_iterations", "epochs", "checkpoint_interval", "log_interval",
+              "device", "num_workers", "progress", "decode_interval", "decode_samples")
 
 NAME = "pretrain"
 HELP = "pretrain a controller (encoder + decoder) with a metric-loss preset; checkpoints and resume"
@@ -48,6 +57,11 @@ examples:
   gnnas pretrain --loss MarginLoss --iterations 2000 --out results/pretrain/margin
   gnnas pretrain --loss NoMetricLoss --iterations 200 --batch-size 64 --num-anchors 5000
   gnnas pretrain --out results/pretrain/margin --resume       # after an interruption
+
+An --out folder that holds a run (checkpoint.pt, log.jsonl, config.json, summary.json,
+controller.pt) is never replaced silently: pass --resume to continue it (with the same settings;
+only --iterations, --epochs and runtime settings such as --threads may change) or --overwrite to
+delete it and start over.
 """
 
 
@@ -90,11 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.json",
         help="settings from a JSON file (a JSON object, or an earlier run's command.json); flags override it",
     )
-    run.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run in --out from its checkpoint.pt (a fresh start if there is none)",
-    )
+    add_run_flags(run, "the run in --out from its checkpoint.pt")
     add_setting(
         run,
         "--threads",
@@ -313,6 +323,7 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if args.resume and getattr(args, "config", None) is None and hasattr(args, "output_dir"):
         saved = Path(args.output_dir) / COMMAND_FILE
         if saved.is_file():
+            load_json(saved)  # checks its checksum
             args.config = os.fspath(saved)
     settings = resolve_settings(args, _defaults())
     if settings["output_dir"] is None:
@@ -325,6 +336,7 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Runs the pretraining and prints its summary; returns the exit status."""
     from gnnas.pretrain import PretrainConfig, pretrain
+    from gnnas.pretrain.checkpoint import CHECKPOINT_NAME, RUN_FILES, check_resumable, load_checkpoint
 
     settings = settings_from_args(args)
     set_threads(settings["threads"])
@@ -333,19 +345,29 @@ def run(args: argparse.Namespace) -> int:
     config = PretrainConfig.from_dict({k: v for k, v in values.items() if k in fields})
     num_anchors = settings["num_anchors"]
     out = Path(settings["output_dir"])
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {os.fspath(out)!r} exists and is not a folder")
+    resume, overwrite = bool(args.resume), bool(getattr(args, "overwrite", False))
+    # command.json is not a sign of a run here: under torchrun another process may have written it
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    check_output_dir(out, found, resume, overwrite)
     cells = None
     if num_anchors is not None:
         if isinstance(num_anchors, bool) or not isinstance(num_anchors, int) or num_anchors < 2:
             raise CLIError(f"--num-anchors must be an integer >= 2, got {num_anchors!r}")
+    if resume:
+        check_same_settings(out, settings, ignore=_RESUMABLE)
+        if (out / CHECKPOINT_NAME).exists():  # the checkpoint's own settings, before anything is written
+            check_resumable(load_checkpoint(out / CHECKPOINT_NAME), config,
+                            int(os.environ.get("WORLD_SIZE", "1")))
+    if num_anchors is not None:
         from gnnas.space import sample_cells
 
         cells = sample_cells(num_anchors, seed=config.seed)
     main_process = int(os.environ.get("RANK", "0")) == 0
     if main_process:
-        save_command(out, NAME, settings, getattr(args, "argv", None), resume=bool(args.resume))
-    result = pretrain(config, cells=cells, output_dir=out, resume=bool(args.resume))
+        if overwrite:
+            remove_run_files(out, [COMMAND_FILE])
+        save_command(out, NAME, settings, getattr(args, "argv", None), resume=resume)
+    result = pretrain(config, cells=cells, output_dir=out, resume=resume, overwrite=overwrite)
     if main_process:
         summary = result.summary
         shown = ", ".join(

@@ -20,21 +20,28 @@ import dataclasses
 import json
 import math
 import os
-import pickle
+import re
 import typing
 from pathlib import Path
 from typing import Any
 
 from gnnas.cli.settings import (
+    COMMAND_FILE,
     CLIError,
+    add_run_flags,
     add_setting,
+    check_output_dir,
+    check_same_settings,
     field_docs,
     field_parser,
     optional,
+    remove_run_files,
     resolve_settings,
     save_command,
     set_threads,
+    setting_differences,
 )
+from gnnas.files import load_json, save_json
 
 NAME = "search"
 HELP = "run NAO, random search, regularized evolution or local search on a table under a query budget"
@@ -54,7 +61,9 @@ controller.pt written by `gnnas pretrain` (--controller results/pretrain/margin)
 Settings: defaults < --config FILE.json (a JSON object of settings, method settings under
 "options"; or an earlier run's command.json) < flags. Results in --out: seed<k>.json (the
 run's configuration and every query), summary.json, command.json; with --resume finished seeds
-are loaded and interrupted ones continue from seed<k>.ckpt.
+are loaded and interrupted ones continue from seed<k>.ckpt. An --out folder that holds a run is
+never replaced silently: without --resume (same settings; only --seeds, --threads and
+--checkpoint-every may change) or --overwrite (delete the run, start over) it is an error.
 
 examples:
   gnnas search --method random --seeds 0 1 2 --budget 300
@@ -73,6 +82,12 @@ METHODS: dict[str, str] = {
 
 #: Fields of the methods' settings that the command sets itself.
 _HIDDEN_FIELDS = frozenset({"controller_init"})
+
+#: Settings a resumed run may change (each seed's file records the settings that matter).
+_RESUMABLE = ("output_dir", "checkpoint_every", "threads", "seeds")
+
+#: The files of a run in its output folder.
+_RUN_FILE = re.compile(r"(seed\d+\.(json|ckpt)|summary\.json|command\.json)")
 
 def _method_classes() -> dict[str, type]:
     from gnnas.search import SEARCHES
@@ -196,11 +211,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.json",
         help='settings from a JSON file (method settings under "options"); flags override it',
     )
-    main.add_argument(
-        "--resume",
-        action="store_true",
-        help="load finished seeds from --out and continue interrupted ones from their checkpoint",
-    )
+    add_run_flags(main, "the run in --out: finished seeds are loaded, interrupted ones continue from "
+                  "their checkpoint")
     add_setting(
         main,
         "--checkpoint-every",
@@ -334,8 +346,14 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         dict: the settings; the method's own settings are under ``"options"``.
 
     Raises:
-        CLIError: on an unknown setting, or a method setting that the method does not have.
+        CLIError: on an unknown setting, a method setting that the method does not have, or (with
+            ``--resume``) a setting that differs from the run's ``command.json``.
     """
+    if args.resume and getattr(args, "config", None) is None and hasattr(args, "output_dir"):
+        saved = Path(args.output_dir) / COMMAND_FILE
+        if saved.is_file():  # resume with the run's own settings (flags still win)
+            load_json(saved)  # checks its checksum
+            args.config = os.fspath(saved)
     settings = resolve_settings(args, _defaults())
     options = settings["options"] or {}  # the config file's "options" (resolve_settings read the file)
     if not isinstance(options, dict):
@@ -344,6 +362,10 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     options = settings["options"] = {**options, **flags}
     settings["method"] = _method_name(settings["method"])
     method = settings["method"]
+    if settings["output_dir"] is None:
+        settings["output_dir"] = os.path.join("results", "search", method)
+    if args.resume:  # first, so that a change of method is named as such
+        check_same_settings(settings["output_dir"], settings, ignore=_RESUMABLE)
     fields = _method_fields()
     for name in options:
         if name not in fields:
@@ -353,8 +375,6 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise CLIError(
                 f"{flag} is a setting of {' and '.join(fields[name]['methods'])}, not of --method {method}"
             )
-    if settings["output_dir"] is None:
-        settings["output_dir"] = os.path.join("results", "search", method)
     seeds = settings["seeds"]
     if isinstance(seeds, int):
         seeds = [seeds]
@@ -437,13 +457,7 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
         )
     from gnnas.nn import NAOController
 
-    try:
-        controller = NAOController.load(path)
-    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as error:
-        raise CLIError(
-            f"--controller {source!r}: cannot read {os.fspath(path)} as a NAOController ({error})"
-        ) from None
-    return controller, f"checkpoint:{os.fspath(path)}"
+    return NAOController.load(path), f"checkpoint:{os.fspath(path)}"  # errors name the file
 
 
 def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
@@ -465,32 +479,48 @@ def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
     )
 
 
-def _run_seed(
-    cls: type,
-    config: Any,
-    seed: int,
-    table: Any,
-    settings: dict[str, Any],
-    controller: Any,
-    folder: Path,
-    resume: bool,
-    progress: bool,
+def _prepare_seed(
+    cls: type, config: Any, seed: int, table: Any, settings: dict[str, Any], controller: Any,
+    folder: Path, resume: bool,
 ) -> Any:
-    """Runs (or loads, or continues) one seed; returns its :class:`~gnnas.search.SearchResult`."""
-    from tqdm.auto import tqdm
+    """Returns the seed's finished :class:`~gnnas.search.SearchResult` (``--resume``), or the search
+    to run: continued from its checkpoint (``--resume``) or new.
 
+    Raises:
+        CLIError: if a finished seed's file records other settings than the ones given.
+        ValueError: if a checkpoint records other settings, or a file is damaged (naming it).
+    """
     from gnnas.search import SearchResult
 
     result_path, checkpoint = folder / f"seed{seed}.json", folder / f"seed{seed}.ckpt"
-    if resume and result_path.is_file():
-        return SearchResult.load(result_path)
     kwargs = {"controller": controller} if settings["method"] == "nao" else {}
     oracle = _make_oracle(table, settings)
+    if resume and result_path.is_file():
+        result = SearchResult.load(result_path)
+        used = dataclasses.asdict(config) if config is not None else {}
+        now = {"method": cls.name, "seed": seed, "config": json.loads(json.dumps(used)),
+               "oracle": oracle.config()}
+        saved = {"method": result.method, "seed": result.seed, "config": result.config,
+                 "oracle": result.oracle}
+        changed = setting_differences(saved, now)
+        if changed:
+            shown = "; ".join(f"{k}: {json.dumps(a)} in the run, {json.dumps(b)} now" for k, a, b in changed)
+            raise CLIError(f"cannot resume: {result_path} was run with other settings ({shown}); give "
+                           "the run's settings, or --overwrite to start over")
+        return result
     if resume and checkpoint.is_file():
-        search = cls.resume(checkpoint, oracle, **kwargs)
-    else:
-        checkpoint.unlink(missing_ok=True)
-        search = cls(oracle, config, seed=seed, **kwargs)
+        return cls.resume(checkpoint, oracle, config=config, seed=seed, **kwargs)
+    return cls(oracle, config, seed=seed, **kwargs)
+
+
+def _run_seed(search: Any, seed: int, settings: dict[str, Any], folder: Path, progress: bool) -> Any:
+    """Runs (or continues) one seed to its end; returns its :class:`~gnnas.search.SearchResult`."""
+    from tqdm.auto import tqdm
+
+    from gnnas.files import remove
+
+    result_path, checkpoint = folder / f"seed{seed}.json", folder / f"seed{seed}.ckpt"
+    oracle = search.oracle
     total = settings["budget"] if settings["budget"] is not None else len(oracle)
     with tqdm(
         total=total, desc=f"{settings['method']} seed {seed}", unit="query", disable=not progress, leave=False
@@ -504,7 +534,7 @@ def _run_seed(
             if result.stop_reason != "max_steps":
                 break
     result.save(result_path)
-    checkpoint.unlink(missing_ok=True)
+    remove(checkpoint)
     return result
 
 
@@ -524,6 +554,10 @@ def run(args: argparse.Namespace) -> int:
     data = "the bundled NAS-Bench-101 sample" if settings["data"] is None else settings["data"]
     progress = not args.no_progress
     set_threads(settings["threads"])
+    folder = Path(settings["output_dir"])
+    resume, overwrite = bool(args.resume), bool(getattr(args, "overwrite", False))
+    found = [p.name for p in folder.iterdir() if _RUN_FILE.fullmatch(p.name)] if folder.is_dir() else []
+    check_output_dir(folder, found, resume, overwrite)
     method = settings["method"]
     cls = _method_classes()[method]
     options = dict(settings["options"])
@@ -536,21 +570,21 @@ def run(args: argparse.Namespace) -> int:
         config = cls.Config(**options) if dataclasses.is_dataclass(cls.Config) else None
     except TypeError as error:
         raise CLIError(f"bad settings for --method {method}: {error}") from None
-    folder = Path(settings["output_dir"])
-    if folder.exists() and not folder.is_dir():
-        raise CLIError(f"--out {os.fspath(folder)!r} exists and is not a folder")
-    save_command(
-        folder, NAME, settings, getattr(args, "argv", None), resume=bool(args.resume), table=repr(table)
-    )
+    # every seed's file is checked before anything is written
+    runs = {seed: _prepare_seed(cls, config, seed, table, settings, controller, folder, resume)
+            for seed in settings["seeds"]}
+    if overwrite:
+        remove_run_files(folder, found)
+    save_command(folder, NAME, settings, getattr(args, "argv", None), resume=resume, table=repr(table))
     summaries = []
     print(
         f"{method} on {len(table):,} cells of {data}, budget {settings['budget']}, "
         f"seeds {settings['seeds']}"
     )
-    for seed in settings["seeds"]:
-        result = _run_seed(
-            cls, config, seed, table, settings, controller, folder, bool(args.resume), progress
-        )
+    from gnnas.search import SearchResult
+
+    for seed, run in runs.items():
+        result = run if isinstance(run, SearchResult) else _run_seed(run, seed, settings, folder, progress)
         summary = result.summary()
         summaries.append(summary)
         print(
@@ -560,13 +594,11 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     aggregate = _aggregate(summaries)
-    (folder / "summary.json").write_text(
-        json.dumps(
-            {"method": method, "data": settings["data"] or "bundled", "runs": summaries,
-             "mean_std": aggregate},
-            indent=2,
-        )
-        + "\n"
+    save_json(
+        {"method": method, "data": settings["data"] or "bundled", "runs": summaries,
+         "mean_std": aggregate},
+        folder / "summary.json",
+        indent=2,
     )
     if len(summaries) > 1:
         a = aggregate

@@ -11,6 +11,11 @@ each overriding the one before:
 The settings actually used are written as ``command.json`` into the output folder, with the
 command line, the gnnas version and the time, so a result can always be traced back and rerun
 (``gnnas pretrain --config results/pretrain/run/command.json``).
+
+An output folder that already holds a run is never reused silently: without ``--resume`` or
+``--overwrite`` the command refuses (:func:`check_output_dir`), and ``--resume`` refuses settings
+that differ from the ones in the folder's ``command.json`` (:func:`check_same_settings`), which
+is therefore never rewritten to claim settings that were not used.
 """
 
 from __future__ import annotations
@@ -28,9 +33,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gnnas.files import load_json, remove, save_json
+
 __all__ = [
     "CLIError",
     "add_setting",
+    "add_run_flags",
+    "check_output_dir",
+    "check_same_settings",
+    "remove_run_files",
+    "setting_differences",
     "resolve_settings",
     "read_config_file",
     "save_command",
@@ -191,8 +203,120 @@ def save_command(
         **{k: _jsonable(v) for k, v in extra.items()},
     }
     path = folder / COMMAND_FILE
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    save_json(record, path, indent=2)
     return path
+
+
+# ---------------------------------------------------------------------- output folders
+def add_run_flags(parser: argparse.ArgumentParser | Any, what: str) -> None:
+    """Adds ``--resume`` and ``--overwrite``, the two ways to use an output folder that holds a run.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser or argument group.
+        what (str): what ``--resume`` continues, for the help.
+    """
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue {what} (a fresh start if --out holds none); settings must match the run's "
+        "command.json",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the run that --out holds and start over (without it, or --resume, a folder "
+        "holding a run is an error)",
+    )
+
+
+def check_output_dir(folder: str | os.PathLike[str], found: Sequence[str], resume: bool,
+                     overwrite: bool) -> None:
+    """Refuses to start a run that would destroy the one ``folder`` holds.
+
+    Args:
+        folder (str or os.PathLike): the ``--out`` folder.
+        found (Sequence[str]): the names of the run's files that ``folder`` holds.
+        resume (bool): ``--resume`` was given.
+        overwrite (bool): ``--overwrite`` was given.
+
+    Raises:
+        CLIError: if both flags are given, if ``folder`` exists and is not a folder, or if it holds
+            a run and neither flag is given.
+    """
+    if resume and overwrite:
+        raise CLIError("--resume and --overwrite exclude each other: --resume continues the run in "
+                       "--out, --overwrite deletes it")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"--out {os.fspath(folder)!r} exists and is not a folder")
+    if found and not (resume or overwrite):
+        shown = ", ".join(sorted(found)[:6]) + (", ..." if len(found) > 6 else "")
+        raise CLIError(f"--out {os.fspath(folder)!r} already holds a run ({shown}); pass --resume to "
+                       "continue it or --overwrite to delete it and start over")
+
+
+def remove_run_files(folder: str | os.PathLike[str], names: Sequence[str]) -> None:
+    """Deletes the run files ``names`` of ``folder`` and their checksum files (for ``--overwrite``)."""
+    for name in names:
+        remove(Path(folder) / name)
+
+
+def _same(key: str, saved: Any, now: Any) -> bool:
+    if key == "data" and isinstance(saved, str) and isinstance(now, str):
+        return os.path.realpath(os.path.expanduser(saved)) == os.path.realpath(os.path.expanduser(now))
+    return saved == now
+
+
+def setting_differences(saved: Mapping[str, Any], now: Mapping[str, Any],
+                 prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Lists the settings that differ between two records.
+
+    Args:
+        saved (Mapping[str, Any]): the recorded settings.
+        now (Mapping[str, Any]): the settings now (JSON-ready).
+        prefix (str, optional): prepended to the names. (default: :obj:`""`)
+
+    Returns:
+        list[tuple[str, Any, Any]]: ``(name, saved value, value now)`` for each difference, sorted
+        by name; dictionaries are compared key by key (``options.population_size``).
+    """
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += setting_differences(a, b, f"{prefix}{key}.")
+        elif not _same(key, a, b):
+            out.append((prefix + key, a, b))
+    return out
+
+
+def check_same_settings(folder: str | os.PathLike[str], settings: Mapping[str, Any],
+                        ignore: Sequence[str] = ()) -> None:
+    """Checks that a resumed run has the settings recorded in ``folder``'s ``command.json``.
+
+    Args:
+        folder (str or os.PathLike): the ``--out`` folder; nothing is checked if it has no
+            ``command.json``.
+        settings (Mapping[str, Any]): the settings of the resumed run.
+        ignore (Sequence[str], optional): settings that may change on resume (such as the number
+            of threads). (default: :obj:`()`)
+
+    Raises:
+        CLIError: naming every setting that differs.
+        gnnas.files.DamagedFileError: if ``command.json`` is damaged or has no valid checksum.
+    """
+    path = Path(folder) / COMMAND_FILE
+    if not path.is_file():
+        return
+    record = load_json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
+        raise CLIError(f"{os.fspath(path)}: not a command.json written by gnnas")
+    changed = [(k, a, b) for k, a, b in setting_differences(record["settings"], _jsonable(dict(settings)))
+               if k.split(".")[0] not in ignore]
+    if changed:
+        shown = "; ".join(f"{k}: {json.dumps(a)} in the run, {json.dumps(b)} now" for k, a, b in changed)
+        raise CLIError(f"cannot resume the run in {os.fspath(folder)!r} with other settings ({shown}); "
+                       "give the run's settings, or --overwrite to start over")
 
 
 # ---------------------------------------------------------------------- flags from dataclass fields

@@ -19,7 +19,6 @@ A short tour::
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from gnnas.files import DamagedFileError, load_torch, save_torch
 from gnnas.nn.decoder import GrammarDecoder
 from gnnas.nn.encoder import GINEncoder
 from gnnas.nn.predictor import MLPPredictor
@@ -39,26 +39,31 @@ from gnnas.space.tokens import SEQ_LEN
 __all__ = ["NAOController"]
 
 _FORMAT = "gnnas.NAOController"
-_KNOWN = {cls.__name__: cls for cls in (GINEncoder, GrammarDecoder, MLPPredictor)}
+
+#: The part classes a saved controller may name, by name: :meth:`NAOController.load` builds only
+#: these (and the classes passed to it), and never imports a module that a file names.
+PART_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (GINEncoder, GrammarDecoder, MLPPredictor)
+}
 
 
-def _class_path(module: nn.Module) -> str:
-    cls = type(module)
-    return cls.__name__ if _KNOWN.get(cls.__name__) is cls else f"{cls.__module__}:{cls.__qualname__}"
+def _class_name(cls: type) -> str:
+    return cls.__name__ if PART_CLASSES.get(cls.__name__) is cls else f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _resolve(path: str) -> type[nn.Module]:
-    if path in _KNOWN:
-        return _KNOWN[path]
-    module_name, _, qualname = path.partition(":")
-    if not qualname:
-        raise ValueError(f"unknown part class {path!r} in the checkpoint")
-    obj: Any = importlib.import_module(module_name)
-    for name in qualname.split("."):
-        obj = getattr(obj, name)
-    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
-        raise ValueError(f"{path!r} in the checkpoint is not an nn.Module class")
-    return obj
+def _check_kwargs(path: str | os.PathLike, name: str, part: Any) -> tuple[str, dict[str, Any]]:
+    """The class name and the arguments of one part of a saved configuration, checked for shape."""
+    plain = (bool, int, float, str, type(None))
+    if not (isinstance(part, dict) and isinstance(part.get("class"), str)
+            and isinstance(part.get("kwargs"), dict)):
+        raise DamagedFileError(path, f"not a saved NAOController (the {name} entry is malformed)")
+    kwargs = part["kwargs"]
+    for key, value in kwargs.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not isinstance(key, str) or not all(isinstance(v, plain) for v in values):
+            raise DamagedFileError(path, f"not a saved NAOController (the {name}'s argument {key!r} "
+                                   "is not a plain value)")
+    return part["class"], kwargs
 
 
 class NAOController(nn.Module):
@@ -330,42 +335,92 @@ class NAOController(nn.Module):
             if not callable(getattr(part, "get_config", None)):
                 raise ValueError(f"the {name} ({type(part).__name__}) has no get_config(); "
                                  "it cannot be saved with its configuration")
-            config[name] = {"class": _class_path(part), "kwargs": part.get_config()}
+            config[name] = {"class": _class_name(type(part)), "kwargs": part.get_config()}
         return config
 
     def save(self, path: str | os.PathLike) -> None:
-        """Saves the configuration and the weights to ``path`` (a :func:`torch.save` file).
+        """Saves the configuration and the weights to ``path``, with a checksum beside it.
+
+        The file holds only tensors and plain values (:func:`gnnas.files.save_torch`): the weights,
+        and each part's class name and constructor arguments. It is written atomically, and
+        ``path.sha256`` lets :meth:`load` detect a damaged file.
 
         Args:
             path (str or os.PathLike): the file to write.
+
+        Raises:
+            ValueError: if a part has no ``get_config()``.
+            gnnas.files.WriteError: if the file cannot be written (a full disk).
         """
-        torch.save({"format": _FORMAT, "version": 1, "config": self.get_config(),
+        save_torch({"format": _FORMAT, "version": 1, "config": self.get_config(),
                     "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str | torch.device | None = "cpu") -> NAOController:
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device | None = "cpu",
+             classes: Sequence[type[nn.Module]] = ()) -> NAOController:
         """Builds a controller from a file written by :meth:`save`.
+
+        Loading never runs code from the file or imports a module it names: the checksum beside
+        the file is verified, the file is read with ``torch.load(weights_only=True)``, and each part
+        is built from :data:`PART_CLASSES` (the gnnas encoder, decoder and predictor) or from the
+        classes passed in ``classes``. The parts are first built without memory (on PyTorch's
+        ``meta`` device) and their shapes compared with the saved weights, so arguments that do
+        not fit the weights (such as an enormous width) are refused before anything is allocated.
 
         Args:
             path (str or os.PathLike): the file.
             map_location (str or torch.device, optional): where to load the weights.
                 (default: :obj:`'cpu'`)
+            classes (Sequence[type], optional): part classes of your own that the file may name (as
+                ``module:QualName``, the way :meth:`save` records a class outside gnnas).
+                (default: :obj:`()`)
 
         Returns:
             NAOController: the controller, in training mode.
 
         Raises:
-            ValueError: if the file is not a saved controller.
+            FileNotFoundError: if there is no such file.
+            gnnas.files.DamagedFileError: naming the file, if its checksum is missing or does not
+                match, if it is not a saved controller, if it names a class that is neither a gnnas
+                part nor in ``classes``, or if the saved arguments and weights do not fit.
         """
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        checkpoint = load_torch(path, map_location=map_location)
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved NAOController")
-        config = checkpoint["config"]
-        parts = {name: _resolve(config[name]["class"])(**config[name]["kwargs"])
-                 for name in ("encoder", "decoder", "predictor")}
-        controller = cls(**parts, trade_off=config["trade_off"], normalize=config["normalize"])
-        controller.load_state_dict(checkpoint["state_dict"])
-        return controller.to(map_location) if map_location is not None else controller
+            raise DamagedFileError(path, "not a saved NAOController")
+        config, state = checkpoint.get("config"), checkpoint.get("state_dict")
+        if not isinstance(config, dict) or not isinstance(state, dict) or not all(
+                isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
+            raise DamagedFileError(path, "not a saved NAOController (no configuration or weights)")
+        known = {**PART_CLASSES, **{f"{c.__module__}:{c.__qualname__}": c for c in classes}}
+        try:
+            with torch.device("meta"):  # no memory yet: the saved weights decide what is allocated
+                parts = {}
+                for name in ("encoder", "decoder", "predictor"):
+                    class_name, kwargs = _check_kwargs(path, name, config.get(name))
+                    if class_name not in known:
+                        raise DamagedFileError(
+                            path, f"the {name} class {class_name!r} is not a gnnas part class "
+                            f"({', '.join(PART_CLASSES)}); a class of your own must be passed to "
+                            "NAOController.load(path, classes=[...]), nothing is imported")
+                    parts[name] = known[class_name](**kwargs)
+                controller = cls(**parts, trade_off=config.get("trade_off", 0.5),
+                                 normalize=bool(config.get("normalize", True)))
+        except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+            if isinstance(error, DamagedFileError):
+                raise
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise DamagedFileError(path, f"the saved configuration does not build a controller "
+                                   f"({reason})") from None
+        expected = {k: tuple(v.shape) for k, v in controller.state_dict().items()}
+        saved = {k: tuple(v.shape) for k, v in state.items()}
+        if expected != saved:
+            differ = sorted(set(expected) ^ set(saved)) or sorted(
+                k for k in expected if expected[k] != saved[k])
+            raise DamagedFileError(path, f"the saved weights do not fit the saved configuration "
+                                   f"({len(differ)} tensors differ, e.g. {differ[0]!r})")
+        controller = controller.to_empty(device=map_location if map_location is not None else "cpu")
+        controller.load_state_dict(state)
+        return controller
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(\n  encoder={self.encoder},\n  decoder={self.decoder},\n"

@@ -14,7 +14,7 @@ import os
 import typing
 from collections.abc import Sequence
 
-from gnnas.cli.settings import field_parser, parse_bool
+from gnnas.cli.settings import field_parser, parse_bool, read_config_file
 from gnnas.pretrain.config import PretrainConfig
 from gnnas.pretrain.presets import PRESET_NAMES
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output-dir", required=True, help="folder for config, log, checkpoints, controller")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.pt")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run OUTPUT_DIR holds")
     parser.add_argument("--config", help="start from the settings of a config.json written by a run")
     parser.add_argument(
         "--num-anchors",
@@ -63,9 +64,7 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
     """
     values = {}
     if args.config:
-        with open(args.config) as stream:
-            saved = json.load(stream)
-        values.update(saved.get("config", saved))
+        values.update(read_config_file(args.config))
     for spec in dataclasses.fields(PretrainConfig):
         if hasattr(args, spec.name):
             values[spec.name] = getattr(args, spec.name)
@@ -73,8 +72,19 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parses the flags and runs :func:`~gnnas.pretrain.pretrain`."""
-    args = build_parser().parse_args(argv)
+    """Parses the flags and runs :func:`~gnnas.pretrain.pretrain`; a user's mistake (a bad value, a
+    folder holding another run, a damaged checkpoint) exits with one line on standard error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except (ValueError, OSError) as error:
+        if os.environ.get("GNNAS_DEBUG"):
+            raise
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def _run(args: argparse.Namespace) -> None:
     config = config_from_args(args)
     cells = None
     if args.num_anchors is not None:
@@ -83,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         cells = sample_cells(args.num_anchors, seed=config.seed)
     from gnnas.pretrain.trainer import pretrain
 
-    result = pretrain(config, cells=cells, output_dir=args.output_dir, resume=args.resume)
+    result = pretrain(config, cells=cells, output_dir=args.output_dir, resume=args.resume,
+                      overwrite=args.overwrite)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(result.summary, indent=2))
 

@@ -46,8 +46,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gnnas.files import DamagedFileError, WriteError, write_bytes
 from gnnas.pretrain.checkpoint import (
     CHECKPOINT_NAME,
+    check_output_dir,
+    check_resumable,
+    clear_run,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -191,35 +195,26 @@ def _build_dataset(config: PretrainConfig, cells: Iterable[Any] | None, context:
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
     temporary = path.with_suffix(".tmp")
-    with open(temporary, "w") as stream:
-        for record in records:
-            stream.write(json.dumps(record) + "\n")
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w") as stream:
+            for record in records:
+                stream.write(json.dumps(record) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise WriteError(path, error) from None
 
 
 def _write_json(path: Path, value: Any) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, indent=2, sort_keys=True, default=str))
-    os.replace(temporary, path)
+    write_bytes(path, json.dumps(value, indent=2, sort_keys=True, default=str).encode())
 
 
-def _check_resumable(saved: dict[str, Any], config: PretrainConfig, context: DistContext) -> None:
-    ignore = {"max_iterations", "epochs"}
-    now = {k: v for k, v in config.result_dict().items() if k not in ignore}
-    before = {
-        k: v for k, v in PretrainConfig.from_dict(saved["config"]).result_dict().items() if k not in ignore
-    }
-    changed = sorted(k for k in now if now[k] != before.get(k))
-    if changed:
-        raise ValueError(
-            f"cannot resume: settings {changed} differ from the checkpoint's "
-            f"({ {k: before.get(k) for k in changed} } → { {k: now[k] for k in changed} })"
-        )
-    if saved["world_size"] != context.world_size:
-        raise ValueError(
-            f"cannot resume: the checkpoint was written by {saved['world_size']} processes, "
-            f"this run has {context.world_size}"
-        )
+def _append_record(stream: Any, record: dict[str, Any]) -> None:
+    try:
+        stream.write(json.dumps(record) + "\n")
+        stream.flush()
+    except OSError as error:
+        raise WriteError(stream.name, error) from None
 
 
 # ---------------------------------------------------------------------- the loop
@@ -233,6 +228,7 @@ def pretrain(
     miner: Any = None,
     output_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> PretrainResult:
     r"""Pretrains a controller's encoder and decoder on the locality task (the paper's Section 3.3).
 
@@ -259,13 +255,19 @@ def pretrain(
             checkpoints and the final controller; :obj:`None` writes nothing. (default: :obj:`None`)
         resume (bool, optional): continue from ``output_dir/checkpoint.pt`` when it exists (a fresh
             start otherwise). (default: :obj:`False`)
+        overwrite (bool, optional): replace the run that ``output_dir`` holds; without it (or
+            ``resume``) a folder that holds a run is an error, so no run is lost by accident.
+            (default: :obj:`False`)
 
     Returns:
         PretrainResult: the controller, the per-iteration history and the settings.
 
     Raises:
         ValueError: on invalid settings, a ``custom`` loss without a loss object, ``resume``
-            without an ``output_dir``, or a checkpoint written with different settings.
+            without an ``output_dir``, an ``output_dir`` that holds a run when neither ``resume``
+            nor ``overwrite`` is set (see :func:`~gnnas.pretrain.checkpoint.check_output_dir`), or
+            a checkpoint written with different settings.
+        gnnas.files.DamagedFileError: if the checkpoint to resume from is damaged or unsafe.
     """
     config = PretrainConfig() if config is None else config
     if not isinstance(config, PretrainConfig):
@@ -274,6 +276,8 @@ def pretrain(
         raise ValueError("config.loss is 'custom' but no metric_loss object was passed")
     if resume and output_dir is None:
         raise ValueError("resume=True needs the output_dir of the run to resume")
+    if output_dir is not None:  # before any process writes (init_distributed waits for them all)
+        check_output_dir(output_dir, resume=resume, overwrite=overwrite)
 
     use_cuda = config.device.startswith("cuda") or (config.device == "auto" and torch.cuda.is_available())
     context = init_distributed(use_cuda)
@@ -291,6 +295,7 @@ def pretrain(
                 miner,
                 None if output_dir is None else Path(output_dir),
                 resume,
+                overwrite,
                 context,
                 device,
             )
@@ -308,6 +313,7 @@ def _run(
     miner: Any,
     output_dir: Path | None,
     resume: bool,
+    overwrite: bool,
     context: DistContext,
     device: torch.device,
 ) -> PretrainResult:
@@ -365,19 +371,25 @@ def _run(
     checkpoint_path = output_dir / CHECKPOINT_NAME if output_dir is not None else None
     if resume and checkpoint_path is not None and checkpoint_path.exists():
         saved = load_checkpoint(checkpoint_path)
-        _check_resumable(saved, config, context)
-        controller.load_state_dict(saved["controller"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        if metric_loss is not None and saved.get("metric_loss") is not None:
-            metric_loss.load_state_dict(saved["metric_loss"])
-        set_rng_state(saved["rng"][context.rank])
+        check_resumable(saved, config, context.world_size)
+        try:
+            controller.load_state_dict(saved["controller"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            if metric_loss is not None and saved.get("metric_loss") is not None:
+                metric_loss.load_state_dict(saved["metric_loss"])
+            set_rng_state(saved["rng"][context.rank])
+        except (RuntimeError, KeyError, IndexError, TypeError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DamagedFileError(checkpoint_path, f"does not fit this run ({reason[:300]})") from None
         iteration = int(saved["iteration"])
         history = list(saved["log"])
     else:
         torch.manual_seed(_train_seed(config.seed, context.rank))
 
     if output_dir is not None and context.is_main:
+        if overwrite:
+            clear_run(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         _write_json(
             output_dir / "config.json",
@@ -465,8 +477,7 @@ def _run(
                 record.update(iteration=iteration, epoch=epoch, elapsed=time.perf_counter() - start_time)
                 history.append(record)
                 if log_stream is not None:
-                    log_stream.write(json.dumps(record) + "\n")
-                    log_stream.flush()
+                    _append_record(log_stream, record)
                 if progress is not None:
                     progress.update(1)
                     if iteration % config.log_interval == 0 or iteration == total:

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
+from gnnas.files import DamagedFileError, load_torch, save_torch
 from gnnas.search.oracle import BudgetExhausted, Oracle
 from gnnas.search.result import SearchResult
 
@@ -156,14 +156,18 @@ class Search(ABC):
         """Restores a state from :meth:`state_dict`.
 
         Raises:
-            ValueError: if the state belongs to another method, seed or configuration.
+            ValueError: if the state belongs to another method, seed or configuration (naming the
+                settings that differ).
         """
         if state.get("version") != CHECKPOINT_VERSION:
             raise ValueError(f"checkpoint version {state.get('version')} != {CHECKPOINT_VERSION}")
         if state["method"] != self.name:
             raise ValueError(f"checkpoint of method {state['method']!r}, not {self.name!r}")
-        if state["seed"] != self.seed or state["config"] != self.config_dict():
-            raise ValueError("checkpoint has another seed or configuration than this search")
+        if state["seed"] != self.seed:
+            raise ValueError(f"checkpoint of seed {state['seed']}, not {self.seed}")
+        changed = _differences(state["config"], self.config_dict())
+        if changed:
+            raise ValueError(f"the checkpoint's settings differ: {changed}")
         self.steps = int(state["steps"])
         self.stop_reason = state["stop_reason"]
         self.generator.bit_generator.state = state["generator"]
@@ -172,32 +176,75 @@ class Search(ABC):
         self.load_extra_state(state["state"])
 
     def save_checkpoint(self, path: str | Path) -> None:
-        """Writes :meth:`state_dict` to ``path`` (through a temporary file, so it is never half
-        written)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
+        """Writes :meth:`state_dict` to ``path`` atomically, with a checksum beside it
+        (:func:`gnnas.files.save_torch`), so it is never half written.
+
+        Raises:
+            gnnas.files.WriteError: if the file cannot be written (a full disk); the previous
+                checkpoint is then intact.
+        """
+        save_torch(self.state_dict(), path)
 
     @classmethod
-    def resume(cls, path: str | Path, oracle: Oracle, **kwargs: Any) -> Search:
+    def resume(cls, path: str | Path, oracle: Oracle, config: Any = None, seed: int | None = None,
+               **kwargs: Any) -> Search:
         """Rebuilds a search from a checkpoint written by :meth:`save_checkpoint`.
 
         Args:
             path (str or Path): the checkpoint.
             oracle (Oracle): a fresh oracle with the same settings and table as the saved one.
+            config (dataclass, optional): the settings the run must have; :obj:`None` takes the
+                checkpoint's. (default: :obj:`None`)
+            seed (int, optional): the seed the run must have; :obj:`None` takes the checkpoint's.
+                (default: :obj:`None`)
             **kwargs: further constructor arguments of the method (see the subclass).
 
         Returns:
             Search: the search, ready for :meth:`run`.
+
+        Raises:
+            gnnas.files.DamagedFileError: if the file is damaged, has no valid checksum, or is not
+                a checkpoint of this method.
+            ValueError: naming the difference, if the checkpoint has another seed, other settings,
+                or another oracle (settings or table) than the ones given.
         """
-        state = torch.load(path, weights_only=True)
+        state = load_torch(path)
+        if not isinstance(state, dict) or not all(k in state for k in _ENTRIES):
+            raise DamagedFileError(path, "not a search checkpoint")
         if state.get("method") != cls.name:
-            raise ValueError(f"checkpoint of method {state.get('method')!r}, not {cls.name!r}")
-        config = _config_from_dict(cls.Config, state["config"])
-        search = cls(oracle, config, seed=state["seed"], **kwargs)
-        search.load_state_dict(state)
+            raise DamagedFileError(path, f"a checkpoint of method {state.get('method')!r}, not {cls.name!r}")
+        try:
+            saved = _config_from_dict(cls.Config, state["config"])
+        except (TypeError, ValueError) as error:
+            raise DamagedFileError(path, f"bad settings in the checkpoint ({error})") from None
+        if config is not None:
+            changed = _differences(state["config"], asdict(config) if is_dataclass(config) else {})
+            if changed:
+                raise ValueError(f"cannot resume {os.fspath(path)}: its settings differ from the ones "
+                                 f"given: {changed}")
+        if seed is not None and state["seed"] != seed:
+            raise ValueError(f"cannot resume {os.fspath(path)}: it is a run of seed {state['seed']}, "
+                             f"not {seed}")
+        search = cls(oracle, saved, seed=state["seed"], **kwargs)
+        try:
+            search.load_state_dict(state)
+        except ValueError as error:
+            raise ValueError(f"cannot resume {os.fspath(path)}: {error}") from None
+        except (KeyError, TypeError, IndexError, RuntimeError) as error:
+            raise DamagedFileError(path, f"a damaged search checkpoint ({type(error).__name__}: "
+                                   f"{str(error)[:200]})") from None
         return search
+
+
+#: The entries of a search checkpoint.
+_ENTRIES = ("version", "method", "seed", "config", "steps", "stop_reason", "generator", "oracle",
+            "extra", "state")
+
+
+def _differences(saved: dict[str, Any], now: dict[str, Any]) -> str:
+    """``"name saved → now, ..."`` for the settings that differ, or ``""``."""
+    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    return ", ".join(f"{k} {saved.get(k)!r} saved, {now.get(k)!r} now" for k in changed)
 
 
 def _config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:

@@ -31,6 +31,7 @@ tables hold exactly one).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import weakref
 from dataclasses import asdict, dataclass
@@ -148,6 +149,8 @@ class Oracle:
             raise ValueError(f"{missing} cells of the table have no {metric!r} at {epochs} epochs "
                              f"for repeat={repeat!r}")
         self.values = values
+        digest = hashlib.sha256("\n".join(self.hashes).encode("ascii", "replace") + values.tobytes())
+        self.table_digest = digest.hexdigest()[:16]  # which cells, with which values
         self._index = {h: i for i, h in enumerate(self.hashes)}
         self._sorted_desc = np.sort(values)[::-1]
         try:
@@ -161,10 +164,13 @@ class Oracle:
 
     # ------------------------------------------------------------------ description
     def config(self) -> dict[str, Any]:
-        """Returns the oracle's settings and the table's size, as a JSON-ready dictionary."""
+        """Returns the oracle's settings, the table's size and a digest of its cells and values
+        (``table_digest``: two tables with the same cells and metric values share it), as a
+        JSON-ready dictionary."""
         return {
             "budget": self.budget, "mapping": self.mapping, "metric": self.metric,
             "epochs": self.epochs, "repeat": self.repeat, "table_size": len(self.hashes),
+            "table_digest": self.table_digest,
         }
 
     def __len__(self) -> int:
@@ -392,7 +398,9 @@ class Oracle:
         """
         mine, theirs = self.config(), dict(state["config"])
         if mine != theirs:
-            raise ValueError(f"oracle settings differ: this oracle has {mine}, the state has {theirs}")
+            changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            raise ValueError("oracle settings differ from the saved ones: " + ", ".join(
+                f"{k} {theirs.get(k)!r} saved, {mine.get(k)!r} now" for k in changed))
         self.records = [QueryRecord(**r) for r in state["records"]]
         self._queried = {}
         for record in self.records:

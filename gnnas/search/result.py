@@ -15,13 +15,13 @@ It saves to and loads from JSON (:meth:`SearchResult.save`, :meth:`SearchResult.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gnnas.files import DamagedFileError, load_json, save_json
 from gnnas.search.oracle import QueryRecord
 
 __all__ = ["SearchResult"]
@@ -135,10 +135,27 @@ class SearchResult:
                    ranks=ranks, stop_reason=data["stop_reason"], extra=data.get("extra", {}))
 
     def save(self, path: str | Path) -> None:
-        """Writes the run to a JSON file."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        """Writes the run to a JSON file, atomically and with a checksum beside it
+        (:func:`gnnas.files.save_json`).
+
+        Raises:
+            gnnas.files.WriteError: if the file cannot be written (a full disk); a previous file
+                at ``path`` is then intact.
+        """
+        save_json(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> SearchResult:
-        """Reads a run written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Reads a run written by :meth:`save`, after checking its checksum.
+
+        Raises:
+            FileNotFoundError: if there is no such file.
+            gnnas.files.DamagedFileError: naming the file, if it is damaged, has no valid
+                checksum, or does not hold a search run.
+        """
+        data = load_json(path)
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise DamagedFileError(path, f"not a search result ({type(error).__name__}: "
+                                   f"{str(error)[:200]})") from None

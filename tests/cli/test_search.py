@@ -1,4 +1,6 @@
+import hashlib
 import json
+import os
 
 import pytest
 
@@ -41,7 +43,7 @@ def test_random_search_seeds_results_and_resume(capsys, tmp_path, tiny_tfrecord)
     again = tmp_path / "again"
     assert run_cli(capsys, *argv[:-3], "--out", again, *QUIET)[0] == 0
     assert SearchResult.load(again / "seed0.json").records == runs[0].records
-    (out / "seed1.json").write_text(json.dumps(dict(runs[1].to_dict(), extra={"marker": 1})))
+    SearchResult.from_dict(dict(runs[1].to_dict(), extra={"marker": 1})).save(out / "seed1.json")
     assert run_cli(capsys, *argv, "--resume")[0] == 0
     assert SearchResult.load(out / "seed1.json").extra == {"marker": 1}
 
@@ -193,7 +195,148 @@ def test_a_damaged_controller_file(capsys, tmp_path, tiny_tfrecord):
         *QUIET,
     )
     assert code == 2
-    assert "cannot read" in err and "as a NAOController" in err and "Traceback" not in err
+    assert err == f"gnnas: error: {damaged}: no checksum file controller.pt.sha256 beside it, so its " \
+        "integrity cannot be checked (written by an older gnnas, or copied without it); if you trust " \
+        "the file, create one with: sha256sum controller.pt > controller.pt.sha256\n"
+    sign(damaged)
+    code, _, err = run_cli(capsys, "search", "--method", "nao", "--data", tiny_tfrecord, "--controller",
+                           damaged, "--out", tmp_path / "out", *QUIET)
+    assert code == 2 and err == f"gnnas: error: {damaged}: not a torch file (unreadable content)\n"
+
+
+def sign(path):
+    """A valid checksum beside ``path``, as a user who trusts the file would write it."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+
+
+def one_line_error(code, err, *parts):
+    """The command failed with one line on stderr that holds every part."""
+    assert code == 2 and err.startswith("gnnas: error: ") and err.count("\n") == 1, err
+    for part in parts:
+        assert part in err, (part, err)
+
+
+def files_of(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_finished_run_is_never_destroyed(capsys, tmp_path, tiny_tfrecord):
+    out = tmp_path / "run"
+    argv = ["search", "--method", "random", "--data", tiny_tfrecord, "--budget", "6", "--out", out, *QUIET]
+    assert run_cli(capsys, *argv)[0] == 0
+    before = files_of(out)
+    # a rerun without --resume, even with other settings or other seeds, refuses and changes nothing
+    for extra in [[], ["--budget", "3"], ["--seeds", "5"], ["--method", "evolution"]]:
+        one_line_error(*run_cli(capsys, *argv, *extra)[::2], "already holds a run", "--overwrite")
+        assert files_of(out) == before
+    one_line_error(*run_cli(capsys, *argv, "--resume", "--overwrite")[::2], "exclude each other")
+    # a leftover checkpoint alone counts as a run too
+    for name in list(before):
+        (out / name).unlink()
+    (out / "seed3.ckpt").write_bytes(b"x")
+    one_line_error(*run_cli(capsys, *argv)[::2], "seed3.ckpt")
+    # --overwrite deletes the run and starts over
+    (out / "seed3.ckpt").unlink()
+    assert run_cli(capsys, *argv)[0] == 0
+    assert run_cli(capsys, *argv, "--budget", "4", "--overwrite")[0] == 0
+    assert SearchResult.load(out / "seed0.json").num_queries == 4
+    assert json.loads((out / "command.json").read_text())["settings"]["budget"] == 4
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--method", "evolution"], "method"),
+        (["--budget", "7"], "budget"),
+        (["--mapping", "none"], "mapping"),
+        (["--repeat", "1"], "repeat"),
+        (["--population-size", "4", "--sample-size", "2"], "options.population_size"),
+        (["--num-edits", "2", "--max-edits", "3"], "options.num_edits"),
+        (["--data", "other"], "data"),
+    ],
+)
+def test_resume_refuses_every_other_setting(capsys, tmp_path, tiny_tfrecord, extra, named):
+    out = tmp_path / "run"
+    argv = ["search", "--method", "evolution", "--population-size", "5", "--sample-size", "2", "--budget",
+            "6", "--data", tiny_tfrecord, "--out", out, *QUIET]
+    assert run_cli(capsys, *argv)[0] == 0
+    if extra[:2] == ["--data", "other"]:
+        other = tmp_path / "other.tfrecord"
+        other.write_bytes(tiny_tfrecord.read_bytes())
+        extra = ["--data", other]
+    if extra[:2] == ["--method", "evolution"]:
+        extra, named = ["--method", "random"], "method"
+        argv = [a for a in argv if a not in ("--population-size", "5", "--sample-size", "2")]
+    before = files_of(out)
+    code, _, err = run_cli(capsys, *argv, *extra, "--resume")
+    one_line_error(code, err, "cannot resume", f"{named}:", "--overwrite")
+    assert files_of(out) == before  # command.json is not rewritten to claim unused settings
+    # the settings of the run itself (read from its command.json) resume without a word
+    code, text, err = run_cli(capsys, "search", "--out", out, "--resume", *QUIET)
+    assert code == 0, err
+    assert "evolution on 60 cells" in text and "budget 6" in text
+
+
+def test_resume_checks_each_seed_file(capsys, tmp_path, tiny_tfrecord):
+    out = tmp_path / "run"
+    argv = ["search", "--method", "evolution", "--population-size", "5", "--sample-size", "2", "--budget",
+            "10", "--data", tiny_tfrecord, "--out", out, *QUIET]
+    assert run_cli(capsys, *argv, "--seeds", "0", "1")[0] == 0
+    # a seed run with other settings (its command.json gone) is refused, naming the setting
+    (out / "command.json").unlink()
+    code, _, err = run_cli(capsys, *argv, "--seeds", "0", "--population-size", "6", "--resume")
+    one_line_error(code, err, "seed0.json was run with other settings",
+                   "config.population_size: 5 in the run")
+    # an interrupted seed: its checkpoint must match too
+    from gnnas.nasbench import NASBench101
+    from gnnas.search import Oracle, RegularizedEvolution, RegularizedEvolutionConfig
+
+    table = NASBench101.from_tfrecord(tiny_tfrecord, progress=False)
+    config = RegularizedEvolutionConfig(population_size=5, sample_size=2)
+    search = RegularizedEvolution(Oracle(table, budget=10, mapping="nearest"), config, seed=2)
+    search.run(checkpoint=out / "seed2.ckpt", max_steps=6)
+    code, _, err = run_cli(capsys, *argv, "--seeds", "2", "--population-size", "6", "--resume")
+    one_line_error(code, err, "seed2.ckpt", "population_size 5 saved, 6 now")
+    assert (out / "seed2.ckpt").is_file()
+    code, text, err = run_cli(capsys, *argv, "--seeds", "0", "1", "2", "--resume")
+    assert code == 0, err
+    assert SearchResult.load(out / "seed2.json").num_queries == 10 and not (out / "seed2.ckpt").exists()
+
+
+@pytest.mark.parametrize("name", ["seed0.json", "seed0.ckpt", "command.json"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "garbage", "no checksum"])
+def test_damaged_files_of_a_run(capsys, tmp_path, tiny_tfrecord, name, damage):
+    out = tmp_path / "run"
+    argv = ["search", "--method", "random", "--data", tiny_tfrecord, "--budget", "9", "--out", out, *QUIET]
+    if name == "seed0.ckpt":  # an interrupted run: stopped after 4 queries
+        from gnnas.nasbench import NASBench101
+        from gnnas.search import Oracle, RandomSearch
+
+        assert run_cli(capsys, *argv, "--seeds", "1")[0] == 0
+        table = NASBench101.from_tfrecord(tiny_tfrecord, progress=False)
+        search = RandomSearch(Oracle(table, budget=9, mapping="nearest"), seed=0)
+        search.run(checkpoint=out / name, max_steps=4)
+        argv += ["--seeds", "0", "1"]
+    else:
+        assert run_cli(capsys, *argv)[0] == 0
+    path = out / name
+    content = path.read_bytes()
+    if damage == "flip":
+        path.write_bytes(content[:40] + bytes([content[40] ^ 1]) + content[41:])
+    elif damage == "truncate":
+        path.write_bytes(content[: len(content) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(len(content)))
+    else:
+        path.with_name(name + ".sha256").unlink()
+    before = files_of(out)
+    code, _, err = run_cli(capsys, *argv, "--resume")
+    message = "no checksum file" if damage == "no checksum" else "the content does not match its checksum"
+    one_line_error(code, err, f"{path}: {message}")
+    assert files_of(out) == before
 
 
 def test_rerun_from_command_json(capsys, tmp_path, tiny_tfrecord):

@@ -1,7 +1,10 @@
+import sys
+
 import pytest
 import torch
 
 from gnnas import ArchSpec, NAOController
+from gnnas.files import DamagedFileError, checksum_path, load_torch, save_torch
 from gnnas.nn import GINEncoder, GrammarDecoder, MLPPredictor, cells_to_batch
 
 from .cells import random_cells
@@ -155,6 +158,90 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match="not a pruned cell"):
         controller(dangling)
     path = tmp_path / "not_a_controller.pt"
-    torch.save({"weights": torch.zeros(2)}, path)
+    save_torch({"weights": torch.zeros(2)}, path)
     with pytest.raises(ValueError, match="not a saved NAOController"):
+        NAOController.load(path)
+
+
+def saved_file(tmp_path, change=None):
+    """A saved small controller, its file's content changed by ``change(content)`` and re-signed."""
+    path = tmp_path / "controller.pt"
+    small_controller(embedding_channels=8, encoder_kwargs={"hidden_channels": 8},
+                     decoder_kwargs={"hidden_channels": 8}).save(path)
+    if change is not None:
+        content = load_torch(path)
+        change(content)
+        save_torch(content, path)  # a valid checksum: only the content is wrong
+    return path
+
+
+def test_load_never_imports_a_module_the_file_names(tmp_path, monkeypatch):
+    marker = tmp_path / "imported"
+    (tmp_path / "planted_parts.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "from gnnas.nn import GINEncoder as Encoder\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = saved_file(tmp_path, lambda c: c["config"]["encoder"].update({"class": "planted_parts:Encoder"}))
+    with pytest.raises(DamagedFileError, match="encoder class 'planted_parts:Encoder' is not a gnnas part"):
+        NAOController.load(path)
+    for name in ("os:system", "builtins:eval", "torch.nn:Linear", "Linear"):
+        path = saved_file(tmp_path, lambda c, name=name: c["config"]["decoder"].update({"class": name}))
+        with pytest.raises(DamagedFileError, match="not a gnnas part class"):
+            NAOController.load(path)
+    assert not marker.exists() and "planted_parts" not in sys.modules
+
+
+class WideEncoder(GINEncoder):
+    """A part class of the user's own."""
+
+
+def test_own_part_classes_are_passed_explicitly(tmp_path):
+    torch.manual_seed(0)
+    controller = NAOController(encoder=WideEncoder(out_channels=8, hidden_channels=8))
+    path = tmp_path / "own.pt"
+    controller.save(path)
+    with pytest.raises(DamagedFileError, match="NAOController.load\\(path, classes="):
+        NAOController.load(path)
+    loaded = NAOController.load(path, classes=[WideEncoder])
+    assert type(loaded.encoder) is WideEncoder
+    assert all(torch.equal(v, controller.state_dict()[k]) for k, v in loaded.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=10**9), "do not fit"),
+        (lambda c: c["config"]["decoder"]["kwargs"].update(hidden_channels=2**40), "does not build|not fit"),
+        (lambda c: c["config"]["encoder"]["kwargs"].update(bogus=1), "does not build a controller"),
+        (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=-3), "does not build"),
+        (lambda c: c["config"]["predictor"]["kwargs"].update(x=[object.__name__, {"a": 1}]), "plain"),
+        (lambda c: c["config"].update(trade_off=7.0), "does not build"),
+        (lambda c: c["config"].pop("decoder"), "decoder entry is malformed"),
+        (lambda c: c["state_dict"].popitem(), "do not fit"),
+        (lambda c: c["state_dict"].update(extra=torch.zeros(1)), "do not fit"),
+        (lambda c: c.update(format="other"), "not a saved NAOController"),
+        (lambda c: c.update(state_dict=[1, 2]), "no configuration or weights"),
+    ],
+)
+def test_saved_configuration_that_does_not_fit(tmp_path, change, message):
+    path = saved_file(tmp_path, change)
+    with pytest.raises(DamagedFileError, match=message) as caught:
+        NAOController.load(path)
+    assert str(caught.value).startswith(str(path)) and "\n" not in str(caught.value)
+
+
+def test_damaged_controller_files(tmp_path):
+    path = saved_file(tmp_path)
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0x10
+    path.write_bytes(bytes(content))
+    with pytest.raises(DamagedFileError, match="does not match its checksum"):
+        NAOController.load(path)
+    path.write_bytes(b"")
+    with pytest.raises(DamagedFileError, match="does not match its checksum"):
+        NAOController.load(path)
+    path = saved_file(tmp_path)
+    checksum_path(path).unlink()
+    with pytest.raises(DamagedFileError, match="no checksum file"):
         NAOController.load(path)

@@ -60,7 +60,7 @@ def test_two_processes_match_one_process_on_the_global_batch(tmp_path):
             "summary.json",
             "rank0.pt",
             "rank1.pt",
-        }
+        } | {f"{n}.sha256" for n in ("config.json", "checkpoint.pt", "summary.json")}
 
     # A smooth loss on the gathered batch: the same update as one process on all graphs at once.
     controller, single = single_process(smooth, losses.MultiSimilarityLoss())

@@ -44,7 +44,7 @@ def test_short_run_lowers_the_loss_and_writes_its_files(tmp_path):
         "checkpoint.pt",
         "controller.pt",
         "summary.json",
-    }
+    } | {f"{n}.sha256" for n in ("config.json", "checkpoint.pt", "summary.json")}  # a stand-in controller
     logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert logged == history
     saved = json.loads((tmp_path / "config.json").read_text())

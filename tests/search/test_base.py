@@ -95,3 +95,66 @@ def test_bad_arguments(table):
         RandomSearch(table)
     with pytest.raises(ValueError):
         RegularizedEvolutionConfig(population_size=3, sample_size=4)
+
+
+def test_resume_refuses_other_settings_naming_them(table, tmp_path):
+    path = tmp_path / "run.ckpt"
+    config = RegularizedEvolutionConfig(population_size=12, sample_size=4)
+    RegularizedEvolution(Oracle(table, budget=40), config, seed=3).run(checkpoint=path, max_steps=5)
+    other = RegularizedEvolutionConfig(population_size=20, sample_size=4)
+    with pytest.raises(ValueError, match="settings differ.*population_size 12 saved, 20 now"):
+        RegularizedEvolution.resume(path, Oracle(table, budget=40), config=other)
+    with pytest.raises(ValueError, match="run of seed 3, not 4"):
+        RegularizedEvolution.resume(path, Oracle(table, budget=40), config=config, seed=4)
+    with pytest.raises(ValueError, match="budget 40 saved, 41 now"):
+        RegularizedEvolution.resume(path, Oracle(table, budget=41), config=config, seed=3)
+    resumed = RegularizedEvolution.resume(path, Oracle(table, budget=40), config=config, seed=3)
+    assert resumed.config == config and resumed.steps == 5
+
+
+def test_damaged_or_planted_checkpoints(table, tmp_path):
+    import hashlib
+
+    import torch
+
+    from gnnas.files import DamagedFileError, checksum_path, save_torch
+
+    path = tmp_path / "run.ckpt"
+    RandomSearch(Oracle(table, budget=20), seed=0).run(checkpoint=path, max_steps=3)
+    content = path.read_bytes()
+    path.write_bytes(content[:-300] + bytes([content[-300] ^ 4]) + content[-299:])
+    with pytest.raises(DamagedFileError, match="run.ckpt: the content does not match its checksum"):
+        RandomSearch.resume(path, Oracle(table, budget=20))
+    path.write_bytes(content[:50])
+    with pytest.raises(DamagedFileError, match="truncated or damaged"):
+        RandomSearch.resume(path, Oracle(table, budget=20))
+    for state, message in [({"a": 1}, "not a search checkpoint"), ([], "not a search checkpoint")]:
+        save_torch(state, path)
+        with pytest.raises(DamagedFileError, match=message):
+            RandomSearch.resume(path, Oracle(table, budget=20))
+    marker = tmp_path / "marker"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"version": 1, "method": "random", "state": Planted()}, path)
+    checksum_path(path).write_text(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  run.ckpt\n")
+    with pytest.raises(DamagedFileError, match="not a safe file"):
+        RandomSearch.resume(path, Oracle(table, budget=20))
+    assert not marker.exists()
+
+
+def test_damaged_results_files(table, tmp_path):
+    from gnnas.files import DamagedFileError, save_json
+
+    path = tmp_path / "result.json"
+    make("random", Oracle(table, budget=5)).run().save(path)
+    content = path.read_bytes()
+    path.write_bytes(content.replace(b'"seed": 0', b'"seed": 1'))
+    with pytest.raises(DamagedFileError, match="result.json: the content does not match its checksum"):
+        SearchResult.load(path)
+    for value in [{"method": "random"}, [1, 2], {"records": [{"rank": "x"}]}]:
+        save_json(value, path)
+        with pytest.raises(DamagedFileError, match="result.json: not a search result"):
+            SearchResult.load(path)

@@ -1,8 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from gnnas.ged import pairwise_ged
-from gnnas.nasbench import OutOfDomainError
+from gnnas.nasbench import NASBench101, OutOfDomainError
 from gnnas.search import BudgetExhausted, Oracle
 from gnnas.space import ArchSpec
 
@@ -26,7 +28,13 @@ def test_repr_and_config(table):
     assert repr(oracle) == ("Oracle(table_size=300, budget=10, mapping='nearest', "
                             "metric='validation_accuracy', epochs=108)")
     assert oracle.config() == {"budget": 10, "mapping": "nearest", "metric": "validation_accuracy",
-                               "epochs": 108, "repeat": 0, "table_size": 300}
+                               "epochs": 108, "repeat": 0, "table_size": 300,
+                               "table_digest": oracle.table_digest}
+    # the digest names the cells and their values: another table of the same size differs
+    assert Oracle(table, budget=3).table_digest == oracle.table_digest
+    arrays = table.arrays
+    changed = NASBench101(dataclasses.replace(arrays, metrics=np.asarray(arrays.metrics) + 1e-9))
+    assert Oracle(changed, budget=10, mapping="nearest").table_digest != oracle.table_digest
 
 
 @pytest.mark.parametrize("kwargs", [{"budget": 0}, {"budget": 2.5}, {"mapping": "closest"},
