@@ -180,11 +180,14 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise WriteError(path, error) from None
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
+def read_bytes(path: str | os.PathLike, sha256: str | None = None) -> bytes:
     """Reads a file written by :func:`write_bytes` and verifies its checksum.
 
     Args:
         path (str or os.PathLike): the file.
+        sha256 (str, optional): the expected SHA-256 digest (hexadecimal), checked instead of the
+            checksum file, for files whose digest is recorded elsewhere (such as the controllers
+            shipped with gnnas). (default: :obj:`None`)
 
     Returns:
         bytes: the content.
@@ -198,6 +201,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     if path.is_dir():
         raise DamagedFileError(path, "is a folder, not a file")
     data = path.read_bytes()
+    if sha256 is not None:
+        if _digest(data) != sha256.lower():
+            raise DamagedFileError(path, f"SHA-256 {_digest(data)} does not match the recorded {sha256} "
+                                   f"({len(data):,} bytes): the file is truncated or damaged")
+        return data
     digests = _listed_digests(path)
     if digests is None:
         raise DamagedFileError(
@@ -237,13 +245,15 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
     write_bytes(path, buffer.getvalue())
 
 
-def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+def load_torch(path: str | os.PathLike, map_location: Any = "cpu", sha256: str | None = None) -> Any:
     """Loads a file written by :func:`save_torch` after checking its checksum, without running code.
 
     Args:
         path (str or os.PathLike): the file.
         map_location (str or torch.device, optional): where to put the tensors.
             (default: :obj:`'cpu'`)
+        sha256 (str, optional): the expected digest, instead of the checksum file (see
+            :func:`read_bytes`). (default: :obj:`None`)
 
     Returns:
         Any: the saved object.
@@ -254,7 +264,7 @@ def load_torch(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
             file, or if it holds anything but tensors and plain containers (such as a pickled
             object of an older gnnas, which is not built).
     """
-    data = read_bytes(path)
+    data = read_bytes(path, sha256)
     return _torch_from_bytes(path, data, map_location)
 
 

@@ -66,6 +66,24 @@ def _check_kwargs(path: str | os.PathLike, name: str, part: Any) -> tuple[str, d
     return part["class"], kwargs
 
 
+def _check_fit(path: str | os.PathLike, model: nn.Module, state: dict[str, Tensor]) -> None:
+    """Checks, on a model built on the meta device, that ``state`` holds exactly its weights and
+    that building it for real allocates about as much memory as the saved weights take."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    buffers = {k: tuple(v.shape) for k, v in model.named_buffers()}  # also those not saved
+    saved = {k: tuple(v.shape) for k, v in state.items()}
+    differ = sorted(set(expected) - set(saved)) + sorted(
+        k for k, shape in saved.items() if expected.get(k, buffers.get(k)) != shape)
+    if differ:
+        raise DamagedFileError(path, f"the saved weights do not fit the saved configuration "
+                               f"({len(differ)} tensors differ, e.g. {differ[0]!r})")
+    needed = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    held = sum(t.numel() * t.element_size() for t in state.values())
+    if needed > 4 * held + 2**28:
+        raise DamagedFileError(path, f"the saved configuration would allocate {needed / 2**30:.1f} GiB "
+                               f"for {held / 2**20:.1f} MiB of saved weights")
+
+
 class NAOController(nn.Module):
     r"""The controller of Neural Architecture Optimization, `"Neural Architecture Optimization"
     <https://arxiv.org/abs/1808.07233>`_, on cell graphs, as pretrained in `"Pretraining Neural
@@ -357,7 +375,7 @@ class NAOController(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device | None = "cpu",
-             classes: Sequence[type[nn.Module]] = ()) -> NAOController:
+             classes: Sequence[type[nn.Module]] = (), sha256: str | None = None) -> NAOController:
         """Builds a controller from a file written by :meth:`save`.
 
         Loading never runs code from the file or imports a module it names: the checksum beside
@@ -366,6 +384,8 @@ class NAOController(nn.Module):
         classes passed in ``classes``. The parts are first built without memory (on PyTorch's
         ``meta`` device) and their shapes compared with the saved weights, so arguments that do
         not fit the weights (such as an enormous width) are refused before anything is allocated.
+        (Files of gnnas 0.1.0 have no checksum file: create one with ``sha256sum`` if you trust
+        them.)
 
         Args:
             path (str or os.PathLike): the file.
@@ -374,6 +394,9 @@ class NAOController(nn.Module):
             classes (Sequence[type], optional): part classes of your own that the file may name (as
                 ``module:QualName``, the way :meth:`save` records a class outside gnnas).
                 (default: :obj:`()`)
+            sha256 (str, optional): the file's expected SHA-256 digest, checked instead of the
+                checksum file beside it (for files whose digest is recorded elsewhere).
+                (default: :obj:`None`)
 
         Returns:
             NAOController: the controller, in training mode.
@@ -384,7 +407,7 @@ class NAOController(nn.Module):
                 match, if it is not a saved controller, if it names a class that is neither a gnnas
                 part nor in ``classes``, or if the saved arguments and weights do not fit.
         """
-        checkpoint = load_torch(path, map_location=map_location)
+        checkpoint = load_torch(path, map_location=map_location, sha256=sha256)
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != _FORMAT:
             raise DamagedFileError(path, "not a saved NAOController")
         config, state = checkpoint.get("config"), checkpoint.get("state_dict")
@@ -392,35 +415,37 @@ class NAOController(nn.Module):
                 isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
             raise DamagedFileError(path, "not a saved NAOController (no configuration or weights)")
         known = {**PART_CLASSES, **{f"{c.__module__}:{c.__qualname__}": c for c in classes}}
+        specs = {}
+        for name in ("encoder", "decoder", "predictor"):
+            class_name, kwargs = _check_kwargs(path, name, config.get(name))
+            if class_name not in known:
+                raise DamagedFileError(
+                    path, f"the {name} class {class_name!r} is not a gnnas part class "
+                    f"({', '.join(PART_CLASSES)}); a class of your own must be passed to "
+                    "NAOController.load(path, classes=[...]), nothing is imported")
+            specs[name] = (known[class_name], kwargs)
+
+        def build() -> NAOController:
+            try:
+                parts = {name: part(**kwargs) for name, (part, kwargs) in specs.items()}
+                return cls(**parts, trade_off=config.get("trade_off", 0.5),
+                           normalize=bool(config.get("normalize", True)))
+            except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+                text = str(error).strip()
+                reason = text.splitlines()[0][:200] if text else type(error).__name__
+                raise DamagedFileError(path, f"the saved configuration does not build a controller "
+                                       f"({reason})") from None
+
+        with torch.device("meta"):  # no memory yet: the saved weights decide what is allocated
+            shapes = build()
+        _check_fit(path, shapes, state)
+        controller = build()
         try:
-            with torch.device("meta"):  # no memory yet: the saved weights decide what is allocated
-                parts = {}
-                for name in ("encoder", "decoder", "predictor"):
-                    class_name, kwargs = _check_kwargs(path, name, config.get(name))
-                    if class_name not in known:
-                        raise DamagedFileError(
-                            path, f"the {name} class {class_name!r} is not a gnnas part class "
-                            f"({', '.join(PART_CLASSES)}); a class of your own must be passed to "
-                            "NAOController.load(path, classes=[...]), nothing is imported")
-                    parts[name] = known[class_name](**kwargs)
-                controller = cls(**parts, trade_off=config.get("trade_off", 0.5),
-                                 normalize=bool(config.get("normalize", True)))
-        except (TypeError, ValueError, RuntimeError, OverflowError) as error:
-            if isinstance(error, DamagedFileError):
-                raise
+            controller.load_state_dict(state)
+        except (RuntimeError, ValueError) as error:
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-            raise DamagedFileError(path, f"the saved configuration does not build a controller "
-                                   f"({reason})") from None
-        expected = {k: tuple(v.shape) for k, v in controller.state_dict().items()}
-        saved = {k: tuple(v.shape) for k, v in state.items()}
-        if expected != saved:
-            differ = sorted(set(expected) ^ set(saved)) or sorted(
-                k for k in expected if expected[k] != saved[k])
-            raise DamagedFileError(path, f"the saved weights do not fit the saved configuration "
-                                   f"({len(differ)} tensors differ, e.g. {differ[0]!r})")
-        controller = controller.to_empty(device=map_location if map_location is not None else "cpu")
-        controller.load_state_dict(state)
-        return controller
+            raise DamagedFileError(path, f"the saved weights do not fit ({reason})") from None
+        return controller.to(map_location) if map_location is not None else controller
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(\n  encoder={self.encoder},\n  decoder={self.decoder},\n"

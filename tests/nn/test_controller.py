@@ -245,3 +245,30 @@ def test_damaged_controller_files(tmp_path):
     checksum_path(path).unlink()
     with pytest.raises(DamagedFileError, match="no checksum file"):
         NAOController.load(path)
+
+
+def test_files_of_gnnas_010_with_the_decoder_masks_still_load(tmp_path):
+    path = saved_file(tmp_path)
+    controller = NAOController.load(path)
+    masks = {f"decoder.backbone.{name}": getattr(controller.decoder.backbone, name)
+             for name in ("input_mask", "hidden_mask", "out_mask")}
+    saved_file(tmp_path, lambda c: c["state_dict"].update(masks))
+    loaded = NAOController.load(path)
+    assert all(torch.equal(v, controller.state_dict()[k]) for k, v in loaded.state_dict().items())
+    wrong = {k: 1 - v for k, v in masks.items()}
+    saved_file(tmp_path, lambda c: c["state_dict"].update(wrong))
+    with pytest.raises(DamagedFileError, match="do not fit.*does not match the decoder's sizes"):
+        NAOController.load(path)
+
+
+def test_sizes_that_would_allocate_far_more_than_the_file_holds(tmp_path):
+    kwargs = dict(embedding_channels=8, decoder_kwargs={"hidden_channels": 12000, "num_layers": 1})
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in NAOController(**kwargs).state_dict().items()}
+    weights = {k: torch.zeros(shape, dtype=torch.float16) for k, shape in shapes.items()}
+    config = small_controller(**kwargs | {"decoder_kwargs": {"hidden_channels": 8}}).get_config()
+    config["decoder"]["kwargs"].update(hidden_channels=12000, num_layers=1)
+    path = tmp_path / "wide.pt"
+    save_torch({"format": "gnnas.NAOController", "version": 1, "config": config, "state_dict": weights}, path)
+    with pytest.raises(DamagedFileError, match="would allocate .* GiB for .* MiB of saved weights"):
+        NAOController.load(path)
