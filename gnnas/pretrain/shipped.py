@@ -265,6 +265,7 @@ def write_shipped(
     """
     import torch
 
+    from gnnas.files import checksum_path
     from gnnas.nn import NAOController
 
     run = Path(run_folder)
@@ -293,6 +294,8 @@ def write_shipped(
     reconstruction = evaluate_reconstruction(controller, cells)
     folder.mkdir(parents=True, exist_ok=True)
     controller.save(folder / _CONTROLLER)
+    # info.json records the SHA-256 of every shipped file: no checksum file beside the controller
+    checksum_path(folder / _CONTROLLER).unlink(missing_ok=True)
     columns = _log_columns(records)
     np.savez_compressed(folder / _LOG, **columns)
     info = {
