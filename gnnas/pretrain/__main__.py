@@ -14,7 +14,7 @@ import os
 import typing
 from collections.abc import Sequence
 
-from gnnas.cli.settings import field_parser, parse_bool, read_config_file
+from gnnas.flags import field_parser, parse_bool, read_config_file
 from gnnas.pretrain.config import PretrainConfig
 from gnnas.pretrain.presets import PRESET_NAMES
 
