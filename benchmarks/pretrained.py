@@ -65,7 +65,7 @@ def ship(args: argparse.Namespace) -> None:
 
 def table(report: dict) -> str:
     """The reconstruction of each shipped controller as a Markdown table."""
-    lines = ["| preset | batch | iterations | hours (1 thread) | token acc. | cells exact (teacher forcing) "
+    lines = ["| preset | batch | iterations | wall hours (1 thread, shared machine) | token acc. | cells exact (teacher forcing) "
              "| cells decoded exactly |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, run in report.items():
         rec = run["reconstruction"]
