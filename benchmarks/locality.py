@@ -462,7 +462,8 @@ def plot_fig1c(values: dict[str, Any], result: dict, path: Path, max_shown: int 
     fig, axes = panel_grid(len(models), (4.0, 3.4))
     distance = values["distance"]
     shown = [int(d) for d in np.unique(distance) if d <= max_shown and (distance == d).sum() >= 20]
-    colors = [f"C{i % 10}" for i in range(len(models) - 1)] + ["C7"]  # grey: the untrained controller
+    palette = [f"C{i}" for i in range(10) if i != 7]  # C7, grey, is kept for the untrained controller
+    colors = [palette[i % len(palette)] for i in range(len(models) - 1)] + ["C7"]
     for ax, color, (name, cosine) in zip(axes, colors, models.items(), strict=False):
         groups = {d: cosine[distance == d] for d in shown}
         kept = np.concatenate(list(groups.values()))
