@@ -65,8 +65,9 @@ def ship(args: argparse.Namespace) -> None:
 
 def table(report: dict) -> str:
     """The reconstruction of each shipped controller as a Markdown table."""
-    lines = ["| preset | batch | iterations | wall hours (1 thread, shared machine) | token acc. | cells exact (teacher forcing) "
-             "| cells decoded exactly |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| preset | batch | iterations | wall hours (1 thread, shared machine) | token acc. "
+             "| cells exact (teacher forcing) | cells decoded exactly |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, run in report.items():
         rec = run["reconstruction"]
         lines.append(f"| {name} | {run['batch_size']} | {run['iterations']:,} | {run['seconds'] / 3600:.2f} "
