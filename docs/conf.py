@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))
 
 import gnnas  # noqa: E402
 
@@ -22,6 +24,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
+    "gnnas_api",
 ]
 
 autodoc_member_order = "bysource"
@@ -38,8 +41,22 @@ intersphinx_mapping = {
     "torch_geometric": ("https://pytorch-geometric.readthedocs.io/en/latest", None),
 }
 intersphinx_timeout = 5
-# Cross-references to types that intersphinx cannot resolve offline are not errors.
-nitpicky = False
+
+# Every cross-reference must resolve, except those to other projects' objects: intersphinx links
+# them when their inventories can be fetched, and offline they are plain text (never a gnnas name).
+nitpicky = True
+_EXTERNAL_PACKAGES = (
+    "torch", "torch_geometric", "numpy", "scipy", "matplotlib", "networkx", "pytorch_metric_learning",
+    "tqdm", "google_crc32c", *sorted(sys.stdlib_module_names),
+)
+nitpick_ignore_regex = [
+    (r"py:.*", rf"({'|'.join(_EXTERNAL_PACKAGES)})(\..*)?"),
+    # Words of type fields that are not objects: napoleon makes "optional" of "(float, optional)"
+    # a class reference, and NumPy's and Python's glossaries have "array-like" and "callable".
+    (r"py:class", r"optional|array-like|array_like|callable"),
+    # PyG's graph classes by their short names, as PyG's own docstrings write them.
+    (r"py:class", r"Data|Batch"),
+]
 
 html_theme = "alabaster"
 exclude_patterns = ["_build"]
@@ -59,6 +76,18 @@ class _OfflineInventoryFilter(logging.Filter):
         return True
 
 
+def _literal_is_not_a_reference(app: object, env: object, node: object, contnode: object) -> object:
+    """``(default: :obj:`0.`)``, PyG's way to write a default, is a value, not a missing reference."""
+    if node.get("refdomain") == "py" and node.get("reftype") == "obj":  # type: ignore[attr-defined]
+        try:
+            ast.literal_eval(node["reftarget"])  # type: ignore[index]
+        except (ValueError, SyntaxError):
+            return None
+        return contnode
+    return None
+
+
 def setup(app: object) -> None:
+    app.connect("missing-reference", _literal_is_not_a_reference, priority=900)  # type: ignore[attr-defined]
     logging.getLogger("sphinx.sphinx.ext.intersphinx._load").addFilter(_OfflineInventoryFilter())
     logging.getLogger("sphinx.sphinx.ext.intersphinx").addFilter(_OfflineInventoryFilter())

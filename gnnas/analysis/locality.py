@@ -286,7 +286,7 @@ def pairs_by_distance(
         cells (Sequence[ArchSpec] | CellTable): the cells to pair, all distinct (e.g. the rows of
             a NAS-Bench-101 table, or a :class:`PaddedCells`).
         distances (Iterable[int], optional): the distances wanted, each :math:`\geq 1`.
-            (default: :obj:`range(1, 7)`)
+            (default: ``range(1, 7)``)
         pairs_per_distance (int, optional): stop searching a distance once it has this many
             pairs. (default: :obj:`1000`)
         max_random_pairs (int, optional): most random pairs to evaluate; :obj:`0` skips the phase.

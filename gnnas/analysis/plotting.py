@@ -28,7 +28,10 @@ from scipy import stats
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["kde_violins", "distance_histogram", "project_2d", "embedding_map", "pretraining_curves"]
+__all__ = [
+    "kde_violins", "distance_histogram", "project_2d", "embedding_map", "pretraining_curves",
+    "PRETRAINING_PANELS",
+]
 
 
 def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -124,7 +124,7 @@ def load_compact(file: str | os.PathLike | BinaryIO, source: str | None = None) 
     """Reads a table written by :func:`save_compact`.
 
     Args:
-        file (str, os.PathLike or binary file): the ``.npz`` file.
+        file (str, os.PathLike or BinaryIO): the ``.npz`` file.
         source (str, optional): where the table came from, for messages and ``repr``
             (default: the path).
 

@@ -63,7 +63,7 @@ def masked_crc32c(data: bytes | bytearray | memoryview) -> int:
     """Returns the masked CRC-32C of ``data``, as stored in TFRecord files.
 
     Args:
-        data (bytes-like): the bytes to checksum.
+        data (bytes, bytearray or memoryview): the bytes to checksum.
 
     Returns:
         int: the masked checksum, an unsigned 32-bit integer.

@@ -2,8 +2,8 @@ r"""Autoregressive sequence models behind :class:`~gnnas.nn.decoder.GrammarDecod
 
 Each backbone maps an embedding :math:`\mathbf{z}` and a token sequence :math:`y` to logits of shape
 ``(B, 27, 7)`` where position :math:`t` depends only on :math:`\mathbf{z}` and :math:`y_{<t}`
-(teacher forcing, :meth:`forward`), and produces the logits of one position at a time while
-decoding (:meth:`start` and :meth:`step`).
+(teacher forcing, ``forward``), and produces the logits of one position at a time while
+decoding (``start`` and ``step``).
 
 - :class:`MADEBackbone`: a masked autoregressive MLP, `"MADE: Masked Autoencoder for Distribution
   Estimation" <https://arxiv.org/abs/1502.03509>`_, conditioned on :math:`\mathbf{z}`. All positions

@@ -36,7 +36,7 @@ from gnnas.nn.utils import cells_to_batch, tokens_to_cells
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import SEQ_LEN
 
-__all__ = ["NAOController"]
+__all__ = ["NAOController", "PART_CLASSES"]
 
 _FORMAT = "gnnas.NAOController"
 

@@ -43,7 +43,7 @@ class Search(ABC):
 
     Args:
         oracle (Oracle): the oracle to query; it holds the budget.
-        config (dataclass, optional): the method's settings, an instance of :attr:`Config`; the
+        config (object, optional): the method's settings, an instance of :attr:`Config`; the
             defaults when :obj:`None`. (default: :obj:`None`)
         seed (int, optional): seed of the run's generators. (default: :obj:`0`)
 
