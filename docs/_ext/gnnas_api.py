@@ -138,12 +138,12 @@ class ModuleDirective(SphinxDirective):
         moved, borrowed = [], []
         for name in public_names(module):
             obj = getattr(module, name)
-            where = home(module, name)
             defined = inspect.isclass(obj) or inspect.isfunction(obj)
             origin = getattr(obj, "__module__", None) if defined else None
-            if where == module_name and origin not in (None, module_name):
+            if origin not in (None, module_name):
                 borrowed.append(f":{_ROLES[_KINDS[directive_for(obj)]]}:`~{origin}.{obj.__qualname__}`")
                 continue  # documented where it is defined
+            where = home(module, name)
             if where != module_name:
                 moved.append((f"{where}.{name}", f"{module_name}.{name}"))
             if directive_for(obj) == "autodata":

@@ -193,7 +193,7 @@ class Search(ABC):
         Args:
             path (str or Path): the checkpoint.
             oracle (Oracle): a fresh oracle with the same settings and table as the saved one.
-            config (dataclass, optional): the settings the run must have; :obj:`None` takes the
+            config (object, optional): the settings the run must have; :obj:`None` takes the
                 checkpoint's. (default: :obj:`None`)
             seed (int, optional): the seed the run must have; :obj:`None` takes the checkpoint's.
                 (default: :obj:`None`)
