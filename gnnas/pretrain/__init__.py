@@ -6,8 +6,10 @@ r"""Pretraining the NAO controller on the locality task (reconstruction + metric
 * :func:`pretrained_controller` returns the shipped controllers of the paper's settings
   (:mod:`gnnas.pretrain.shipped`), and trains once and caches the result for other settings;
 * :func:`evaluate_reconstruction` measures how well a controller decodes cells back;
-* :class:`~gnnas.pretrain.miners.FastTripletMarginMiner` mines the same triplets as
-  pytorch-metric-learning's ``TripletMarginMiner``, faster.
+* :class:`~gnnas.pretrain.miners.FastTripletMarginMiner` and
+  :class:`~gnnas.pretrain.miners.FastAngularMiner` mine the same triplets as
+  pytorch-metric-learning's ``TripletMarginMiner`` and ``AngularMiner``, and
+  :mod:`gnnas.pretrain.losses` computes the presets' losses to the same values, faster.
 
 From the command line::
 
@@ -20,7 +22,7 @@ from gnnas.pretrain.cache import cache_root, pretrained_controller
 from gnnas.pretrain.checkpoint import load_checkpoint, save_checkpoint
 from gnnas.pretrain.config import PretrainConfig
 from gnnas.pretrain.evaluation import evaluate_reconstruction
-from gnnas.pretrain.miners import FastTripletMarginMiner
+from gnnas.pretrain.miners import FastAngularMiner, FastTripletMarginMiner
 from gnnas.pretrain.presets import NO_METRIC_LOSS, PRESET_NAMES, MetricLossPreset, metric_loss_preset
 from gnnas.pretrain.shipped import (
     SHIPPED_SEED,
@@ -48,6 +50,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "FastTripletMarginMiner",
+    "FastAngularMiner",
     "evaluate_reconstruction",
     "SHIPPED_SEED",
     "is_shipped",

@@ -9,9 +9,9 @@ the reconstruction NLL of the 27 tokens plus :math:`\lambda_e` times a metric lo
 embeddings, whose labels are the anchor index of each graph within its batch. Each preset fixes
 the loss, its miner, the batch size (in graphs: 512 = 64 classes of 1 anchor + 7 positives) and
 :math:`\lambda_e`, as the paper did (TMM(m) is ``TripletMarginMiner(margin=m,
-type_of_triplets='semihard')``, AM(a) is ``AngularMiner(angle=a)``; the presets use
-:class:`~gnnas.pretrain.miners.FastTripletMarginMiner`, which returns the same triplets as
-``TripletMarginMiner`` several times faster):
+type_of_triplets='semihard')``, AM(a) is ``AngularMiner(angle=a)``; the presets use the drop-ins
+of :mod:`gnnas.pretrain.miners` and :mod:`gnnas.pretrain.losses`, subclasses of these classes that
+return the same triplets and the same loss values many times faster):
 
 ==============================  ==================================  ========  =====  ====
 loss                            arguments                           miner     batch  λ_e
@@ -42,9 +42,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytorch_metric_learning import losses, miners
-
-from gnnas.pretrain.miners import FastTripletMarginMiner
+from gnnas.pretrain.losses import (
+    FastAngularLoss,
+    FastContrastiveLoss,
+    FastGeneralizedLiftedStructureLoss,
+    FastLiftedStructureLoss,
+    FastMarginLoss,
+    FastMultiSimilarityLoss,
+    FastNPairsLoss,
+    FastTripletMarginLoss,
+)
+from gnnas.pretrain.miners import FastAngularMiner, FastTripletMarginMiner
 
 __all__ = ["MetricLossPreset", "metric_loss_preset", "PRESET_NAMES", "NO_METRIC_LOSS"]
 
@@ -80,13 +88,14 @@ class MetricLossPreset:
         return loss, miner
 
 
-def _semihard(margin: float) -> Callable[[], miners.TripletMarginMiner]:
-    # The same triplets as miners.TripletMarginMiner, without its dense B x B x B mask.
+def _semihard(margin: float) -> Callable[[], FastTripletMarginMiner]:
+    # The same triplets as pml's TripletMarginMiner, without its dense B x B x B mask.
     return lambda: FastTripletMarginMiner(margin=margin, type_of_triplets="semihard")
 
 
-def _angular() -> miners.AngularMiner:
-    return miners.AngularMiner(angle=20)
+def _angular() -> FastAngularMiner:
+    # The same triplets as pml's AngularMiner, without its dense B x B x B mask.
+    return FastAngularMiner(angle=20)
 
 
 _PRESETS: dict[str, MetricLossPreset] = {
@@ -94,7 +103,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
     for preset in [
         MetricLossPreset(
             "AngularLoss",
-            lambda: losses.AngularLoss(alpha=45),
+            lambda: FastAngularLoss(alpha=45),
             _angular,
             256,
             0.1,
@@ -102,7 +111,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "ContrastiveLoss",
-            lambda: losses.ContrastiveLoss(pos_margin=0, neg_margin=0),
+            lambda: FastContrastiveLoss(pos_margin=0, neg_margin=0),
             _semihard(0.1),
             512,
             1.0,
@@ -110,7 +119,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "GeneralizedLiftedStructureLoss",
-            lambda: losses.GeneralizedLiftedStructureLoss(pos_margin=0, neg_margin=1),
+            lambda: FastGeneralizedLiftedStructureLoss(pos_margin=0, neg_margin=1),
             _semihard(0.1),
             512,
             0.1,
@@ -118,7 +127,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "LiftedStructureLoss",
-            lambda: losses.LiftedStructureLoss(pos_margin=0, neg_margin=1),
+            lambda: FastLiftedStructureLoss(pos_margin=0, neg_margin=1),
             _semihard(0.1),
             64,
             0.05,
@@ -126,7 +135,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "MarginLoss",
-            lambda: losses.MarginLoss(margin=0.2, nu=0, beta=1.2, learn_beta=False),
+            lambda: FastMarginLoss(margin=0.2, nu=0, beta=1.2, learn_beta=False),
             _semihard(0.2),
             512,
             1.0,
@@ -134,7 +143,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "MultiSimilarityLoss",
-            lambda: losses.MultiSimilarityLoss(alpha=2, beta=30, base=1.0),
+            lambda: FastMultiSimilarityLoss(alpha=2, beta=30, base=1.0),
             _angular,
             512,
             1.0,
@@ -142,7 +151,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "NPairsLoss",
-            losses.NPairsLoss,
+            FastNPairsLoss,
             _angular,
             512,
             1.0,
@@ -150,7 +159,7 @@ _PRESETS: dict[str, MetricLossPreset] = {
         ),
         MetricLossPreset(
             "TripletMarginLoss",
-            lambda: losses.TripletMarginLoss(margin=0.1),
+            lambda: FastTripletMarginLoss(margin=0.1),
             _semihard(0.1),
             512,
             1.0,

@@ -4,9 +4,11 @@ import pytest
 import torch
 from pytorch_metric_learning import losses, miners
 
+from gnnas.datasets import LocalityDataset
+from gnnas.nn import NAOController
 from gnnas.pretrain import NO_METRIC_LOSS, PRESET_NAMES, PretrainConfig, metric_loss_preset, pretrain
 
-from .helpers import tiny_setup
+from .helpers import random_cells, tiny_setup
 
 # The paper's Table 3 (DESIGN.md), written out independently of the presets module.
 TABLE3 = {
@@ -73,11 +75,11 @@ def test_preset_settings(name):
     loss_type, loss_args, miner_type, miner_args, batch_size, lambda_e = TABLE3[name]
     preset = metric_loss_preset(name)
     loss, miner = preset.build()
-    assert type(loss) is loss_type and isinstance(miner, miner_type)
+    assert isinstance(loss, loss_type) and isinstance(miner, miner_type)
     for obj, args in ((loss, loss_args), (miner, miner_args)):
         for key, value in args.items():
             stored = getattr(obj, key)
-            if key in ("alpha", "angle") and type(obj) in (losses.AngularLoss, miners.AngularMiner):
+            if key in ("alpha", "angle") and isinstance(obj, (losses.AngularLoss, miners.AngularMiner)):
                 stored = math.degrees(float(stored))  # pml keeps angles in radians
             assert stored == pytest.approx(value) if isinstance(value, float) else stored == value, key
     assert (preset.batch_size, preset.lambda_e) == (batch_size, lambda_e)
@@ -120,3 +122,36 @@ def test_every_preset_runs_one_step(name):
     changed = [k for k, v in controller.state_dict().items() if not torch.equal(v, before[k])]
     assert any(k.startswith("encoder.") for k in changed) and any(k.startswith("decoder.") for k in changed)
     assert not any(k.startswith("predictor.") for k in changed)
+
+
+@pytest.fixture(scope="module")
+def fixed_batch():
+    """Embeddings of a locality batch (8 classes of an anchor and 7 positives) by a seeded controller."""
+    batch = LocalityDataset(random_cells(80, 1234), classes_per_batch=8, seed=0).make_batch(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        controller = NAOController()
+    with torch.no_grad():
+        return controller.encode(batch), batch.label
+
+
+@pytest.mark.parametrize("name", list(TABLE3))
+def test_preset_computes_what_the_original_classes_compute(name, fixed_batch):
+    """The presets' fast miners and losses against pytorch-metric-learning's own classes."""
+    loss_type, loss_args, miner_type, miner_args, _, _ = TABLE3[name]
+    embeddings, labels = fixed_batch
+    if name == "LiftedStructureLoss":  # the original builds a (T, T) matrix: keep T small
+        embeddings, labels = embeddings[:32], labels[:32]
+    loss, miner = metric_loss_preset(name).build()
+    reference_loss, reference_miner = loss_type(**loss_args), miner_type(**miner_args)
+    triplets, reference_triplets = miner(embeddings, labels), reference_miner(embeddings, labels)
+    assert len(reference_triplets[0]) > 100
+    assert all(torch.equal(a, b) for a, b in zip(triplets, reference_triplets, strict=True))
+    results = []
+    for metric_loss, indices_tuple in ((loss, triplets), (reference_loss, reference_triplets)):
+        z = embeddings.clone().requires_grad_()
+        value = metric_loss(z, labels, indices_tuple)
+        value.backward()
+        results.append((float(value.detach()), z.grad))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-4, atol=1e-7)
