@@ -26,7 +26,13 @@ import torch
 from pytorch_metric_learning.miners import AngularMiner, TripletMarginMiner
 from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 
-__all__ = ["FastTripletMarginMiner", "FastAngularMiner", "MinedTriplets", "mask_to_triplets", "ANGLE_BAND_SAFETY"]
+__all__ = [
+    "FastTripletMarginMiner",
+    "FastAngularMiner",
+    "MinedTriplets",
+    "mask_to_triplets",
+    "ANGLE_BAND_SAFETY",
+]
 
 #: Safety factor on the rounding bound inside which :class:`FastAngularMiner` redoes the
 #: original's computation (the bound itself already covers the worst case).
