@@ -7,11 +7,12 @@ training sets of every n (nested: the first n cells of one random order of the o
 every encoding at a seed sees the same cells. Encodings (``--encodings``):
 
 - ``z:<loss>``: the frozen embeddings z of the controller pretrained with a loss preset
-  (``gnnas.pretrain.pretrained_controller``; ``--loss`` picks the presets);
+  (``gnnas.pretrain.pretrained_controller``: the shipped controllers of the paper's pretraining, or
+  ``--pretrain-iterations`` of your own; ``--loss`` picks the presets);
 - ``z:fresh``: the embeddings of a fresh, untrained controller (initialized from the seed);
 - ``finetune:<loss>``, ``finetune:fresh``: the same controllers trained end to end on the n labels
-  with NAO's loss and training (``gnnas.search.train_controller``), predicting with NAO's
-  predictor (regressor ``nao``);
+  with NAO's loss and training loop (``gnnas.search.train_controller``; Adam, lr 0.001, by
+  default), predicting with NAO's predictor (regressor ``nao``);
 - ``onehot`` and ``path``: the one-hot adjacency + ops encoding and BANANAS' path encoding;
 - ``ged``: the GED kernel exp(-GED/l) of the exact graph edit distance (GP only).
 
@@ -24,7 +25,8 @@ predicted top 1 %, each as a mean and a 95 % interval over seeds, per encoding, 
 Settings::
 
     python benchmarks/predictor.py --quick    # about a minute: 2 seeds, n in {16, 256}, 3 encodings
-    python benchmarks/predictor.py            # minutes: 3 seeds, n in {16, 64, 256}, short pretraining
+    python benchmarks/predictor.py            # minutes: 3 seeds, n in {16, 64, 256}, NoMetricLoss
+                                              # and MarginLoss (the shipped controllers)
     python benchmarks/predictor.py --full     # the study: 10 seeds, n in {16, ..., 1024}, every
                                               # encoding, the fully pretrained controllers (hours)
 
@@ -64,13 +66,11 @@ METRIC_LABELS = {"kendall_tau": "Kendall tau", "spearman_rho": "Spearman rho",
                  "top_precision": "precision of the predicted top 1 %"}
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "quick": dict(seeds=[0, 1], train_sizes=[16, 256], encodings=["onehot", "path", "z:fresh"], loss=[],
-                  pretrain_iterations=None),
-    "default": dict(seeds=[0, 1, 2], train_sizes=[16, 64, 256],
-                    encodings=["onehot", "path", "ged", "z", "finetune:fresh", "finetune:MarginLoss"],
-                    loss=["NoMetricLoss", "MarginLoss"], pretrain_iterations=150),
+    "quick": dict(seeds=[0, 1], train_sizes=[16, 256], encodings=["onehot", "path", "z:fresh"], loss=[]),
+    "default": dict(seeds=[0, 1, 2], train_sizes=[16, 64, 256], loss=["NoMetricLoss", "MarginLoss"],
+                    encodings=["onehot", "path", "ged", "z", "finetune"]),
     "full": dict(seeds=list(range(10)), train_sizes=[16, 32, 64, 128, 256, 1024],
-                 encodings=["onehot", "path", "ged", "z", "finetune"], loss=None, pretrain_iterations=None),
+                 encodings=["onehot", "path", "ged", "z", "finetune"], loss=None),
 }
 
 
@@ -100,10 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the top share whose precision is measured (default: 0.01)")
     parser.add_argument("--pretrain-iterations", type=int, default=None,
                         help="pretrain the controllers for this many iterations instead of the paper's "
-                             "2 epochs (default: the paper's; the default setting: 150)")
+                             "2 epochs (default: the paper's, whose controllers ship with gnnas)")
     parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default=None,
-                        help="optimizer of that pretraining (default: the paper's sgd; the default "
-                             "setting: adam)")
+                        help="optimizer of that pretraining (default: the paper's sgd)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
                         help="its learning rate (default: 1.0 for sgd, 0.001 for adam)")
     parser.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pretraining (default: 0)")
@@ -111,9 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="cache of pretrained controllers (default: the gnnas cache)")
     parser.add_argument("--finetune-epochs", type=int, default=None,
                         help="NAO training epochs on the n labels (default: NAO's 100)")
-    parser.add_argument("--finetune-optimizer", choices=("sgd", "adam"), default=None,
-                        help="NAO's optimizer (default: the paper's sgd)")
-    parser.add_argument("--finetune-lr", type=float, default=None, help="its learning rate (default: 0.1)")
+    parser.add_argument("--finetune-optimizer", choices=("sgd", "adam"), default="adam",
+                        help="optimizer of the fine-tuning (default: adam; sgd with --finetune-lr 0.1 is "
+                             "NAO's in the paper, which barely trains the predictor in 100 epochs)")
+    parser.add_argument("--finetune-lr", type=float, default=None,
+                        help="its learning rate (default: 0.001 for adam, 0.1 for sgd)")
     parser.add_argument("--mlp-steps", type=int, default=1000, help="Adam steps of the MLP regressor")
     parser.add_argument("--shard", default=None,
                         help="K/N: run only every N-th (encoding, seed) from the K-th, and write no report")
@@ -170,12 +171,12 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("--test-size must be >= 2 and --top-fraction in (0, 1]")
     nao = NAOConfig()
     pretrain: dict[str, Any] = {}  # only what differs from pretrained_controller's defaults
-    iterations = base["pretrain_iterations"] if args.pretrain_iterations is None else args.pretrain_iterations
+    iterations = args.pretrain_iterations
     if iterations is not None:
         if iterations < 1:
             raise SystemExit(f"--pretrain-iterations must be >= 1, got {iterations}")
         pretrain["iterations"] = iterations
-    optimizer = args.pretrain_optimizer or ("adam" if mode == "default" and iterations is not None else None)
+    optimizer = args.pretrain_optimizer
     if optimizer is not None:
         pretrain["optimizer"] = optimizer
         pretrain["lr"] = args.pretrain_lr or (1.0 if optimizer == "sgd" else 1e-3)
@@ -183,10 +184,9 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         pretrain["lr"] = args.pretrain_lr
     if args.pretrain_seed:
         pretrain["seed"] = args.pretrain_seed
-    finetune_optimizer = args.finetune_optimizer or nao.optimizer
     finetune = {"inner_epochs": nao.inner_epochs if args.finetune_epochs is None else args.finetune_epochs,
-                "optimizer": finetune_optimizer,
-                "lr": args.finetune_lr or (nao.lr if finetune_optimizer == nao.optimizer else 1e-3)}
+                "optimizer": args.finetune_optimizer,
+                "lr": args.finetune_lr or (1e-3 if args.finetune_optimizer == "adam" else nao.lr)}
     return {
         "mode": mode,
         "encodings": expand_encodings(args.encodings or base["encodings"], losses),
@@ -602,8 +602,8 @@ def sentence(results: list[dict[str, Any]], what: str, baselines: str) -> str:
                 f"against each) in {len(wins)} of {len(results)} settings; "
                 + "; ".join(map(describe, wins)) + ".")
     closest = max(results, key=lambda r: r["best_mean"] - r["strongest_mean"])
-    return (f"No, for {what}: no metric-loss preset beats {baselines} at any n with a paired 95 % interval "
-            f"above 0; the closest is {describe(closest)}.")
+    return (f"No, for {what}: at no n does a metric-loss preset beat {baselines} with a paired 95 % "
+            f"interval above 0; the closest is {describe(closest)}.")
 
 
 def fmt(stat: dict[str, Any]) -> str:

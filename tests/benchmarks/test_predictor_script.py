@@ -188,3 +188,27 @@ def test_quick_on_the_bundled_table(script, tmp_path):
         for regressor in ("mlp", "gp"):
             tau = aggregates[encoding][regressor]
             assert tau["256"]["kendall_tau"]["mean"] > tau["16"]["kendall_tau"]["mean"] + 0.1
+
+
+def test_shipped_controller_runs_are_tied_to_its_weights(script, table_csv, tmp_path, capsys):
+    """z:NoMetricLoss with the paper's pretraining uses the shipped controller; its run file records
+    the weights, and a run file of other weights is refused rather than reused."""
+    from gnnas.pretrain import pretrained_controller
+
+    args = argv(table_csv, tmp_path, "--full", "--encodings", "z:NoMetricLoss", "finetune:NoMetricLoss",
+                "--loss", "NoMetricLoss", "--seeds", "0")
+    report = script.main(args)
+    weights = script.weights_digest(pretrained_controller("NoMetricLoss"))
+    assert report["config"]["controllers"]["NoMetricLoss"]["weights"] == weights
+    assert report["config"]["pretrain"] == {}  # the paper's settings: the shipped controller
+    path = tmp_path / "runs" / "z_NoMetricLoss" / "seed0.json"
+    run = json.loads(path.read_text())
+    assert run["controller"]["weights"] == weights and set(run["results"]["8"]) == {"mlp", "gp"}
+    assert set(json.loads((tmp_path / "runs" / "finetune_NoMetricLoss" / "seed0.json").read_text())
+               ["results"]["8"]) == {"nao"}
+    script.main(args)
+    assert "z:NoMetricLoss seed 0: kept" in capsys.readouterr().out
+    run["controller"]["weights"] = "0" * 16  # as if computed with another controller
+    path.write_text(json.dumps(run))
+    with pytest.raises(SystemExit, match=r"other settings \(controller weights\)"):
+        script.main(args)
