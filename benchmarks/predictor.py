@@ -86,15 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="about a minute: 2 seeds, n in {16, 256}, 3 encodings")
     size.add_argument("--full", action="store_true",
                       help="the study: 10 seeds, n in {16, ..., 1024}, every encoding (hours on a CPU)")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "predictor", help="output folder")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "predictor",
+                        help="output folder (default: results/predictor)")
     parser.add_argument("--encodings", nargs="+", default=None,
                         help="onehot, path, ged, z:fresh, z:<loss>, finetune:fresh, finetune:<loss>, or the "
-                             "families z and finetune (fresh and every --loss)")
+                             "families z and finetune (fresh and every --loss) (default: onehot path ged z "
+                             "finetune; --quick: onehot path z:fresh)")
     parser.add_argument("--loss", nargs="+", default=None,
-                        help="the loss presets of the pretrained controllers (default: all nine)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="the seeds, e.g. 0 1 2")
+                        help="the loss presets of the pretrained controllers (default: NoMetricLoss and "
+                             "MarginLoss; --full: all nine)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="the seeds, e.g. 0 1 2 (default: 0 1 2; --quick: 0 1; --full: 0 to 9)")
     parser.add_argument("--train-sizes", type=int, nargs="+", default=None,
-                        help="numbers n of labelled cells (default --full: 16 32 64 128 256 1024)")
+                        help="numbers n of labelled cells (default: 16 64 256; --quick: 16 256; --full: "
+                             "16 32 64 128 256 1024)")
     parser.add_argument("--test-size", type=int, default=5000, help="test cells per seed (default: 5000)")
     parser.add_argument("--top-fraction", type=float, default=0.01,
                         help="the top share whose precision is measured (default: 0.01)")
@@ -465,7 +470,8 @@ def read_run(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SystemExit(f"{path}: not a readable run file ({error}); remove it to recompute") from None
-    if not isinstance(data, dict) or not {"encoding", "seed", "settings", "results"} <= set(data):
+    keys = {"encoding", "seed", "settings", "results", "seconds", "cpu_seconds"}
+    if not isinstance(data, dict) or not keys <= set(data):
         raise SystemExit(f"{path}: not a run file of benchmarks/predictor.py; remove it to recompute")
     return data
 

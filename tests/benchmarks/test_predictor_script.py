@@ -143,6 +143,14 @@ def test_bad_arguments(script, table_csv, tmp_path):
         script.main(argv(table_csv, tmp_path, "--test-size", "150"))
     with pytest.raises(SystemExit, match="no run files"):
         script.main(["--merge", "--out", str(tmp_path / "empty")])
+    damaged = tmp_path / "damaged" / "runs" / "onehot" / "seed0.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_text('{"encoding": "onehot", "se')  # a truncated file
+    with pytest.raises(SystemExit, match="seed0.json: not a readable run file"):
+        script.main(argv(table_csv, tmp_path / "damaged", "--encodings", "onehot", "--seeds", "0"))
+    damaged.write_text('{"encoding": "onehot"}')
+    with pytest.raises(SystemExit, match="seed0.json: not a run file of benchmarks/predictor.py"):
+        script.main(["--merge", "--out", str(tmp_path / "damaged")])
 
 
 def fake_runs(gain: float, noise: float) -> list[dict]:
