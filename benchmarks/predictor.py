@@ -643,7 +643,7 @@ def tables(aggregates: dict[str, Any], sizes: list[int], metrics: tuple[str, ...
     return "\n\n".join(blocks) + "\n"
 
 
-FIXED_COLORS = {"onehot": "black", "path": "0.55", "ged": "saddlebrown"}
+FIXED_COLORS = {"onehot": "black", "path": "0.45", "ged": "goldenrod"}
 
 
 def color_of(encoding: str) -> Any:
@@ -710,7 +710,7 @@ def report(runs: list[dict[str, Any]], settings: dict[str, Any], out: Path, extr
         "frozen": sentence(compared["frozen"], "frozen embeddings",
                            f"{NO_METRIC_LOSS}, the untrained encoder and the hand-made encodings"),
         "finetuned": sentence(compared["finetuned"], "fine-tuned controllers",
-                              f"{NO_METRIC_LOSS} and the untrained controller, both fine-tuned"),
+                              f"{NO_METRIC_LOSS} and the untrained controller (both fine-tuned)"),
     }
     result = {
         "config": {**settings, **extra},
