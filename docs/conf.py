@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
     "gnnas_api",
+    "gnnas_cli",
 ]
 
 autodoc_member_order = "bysource"

@@ -1,0 +1,85 @@
+"""The API reference covers every module, and the command-line reference is made from the parsers.
+
+The docs build itself (``sphinx-build -W`` with ``nitpicky = True``, in CI) checks that every
+reference resolves; these tests check, without a build, what a build cannot notice: a module that
+no page names, and a command or flag that the generated reference would miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sphinx")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+from gnnas_cli import argument_name, load_parser, subcommands, text_nodes  # noqa: E402
+
+import gnnas  # noqa: E402
+from gnnas.cli.main import build_parser  # noqa: E402
+
+
+def documented_modules() -> set[str]:
+    """The modules named by ``gnnas-module`` or ``automodule`` on the API pages."""
+    pattern = re.compile(r"^\.\. (?:gnnas-module|automodule):: (\S+)", re.M)
+    pages = (ROOT / "docs" / "api").glob("*.rst")
+    return {name for page in pages for name in pattern.findall(page.read_text())}
+
+
+def test_every_module_has_a_page() -> None:
+    modules = {
+        info.name
+        for info in pkgutil.walk_packages(gnnas.__path__, "gnnas.")
+        if not info.name.rpartition(".")[2].startswith("_") or info.name.endswith("__main__")
+    } - {"gnnas.__main__"}  # ``python -m gnnas``: the gnnas command, on the command-line page
+    missing = sorted(modules - documented_modules())
+    assert not missing, f"modules no page of docs/api documents (add a '.. gnnas-module::'): {missing}"
+
+
+def test_subcommands_are_the_commands_of_gnnas() -> None:
+    parser = build_parser()
+    names = [name for name, _, _ in subcommands(parser)]
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert names == list(action.choices)
+    assert {"enumerate", "download", "convert", "pretrain", "search", "hash", "ged"} <= set(names)
+    assert all(help_text for _, help_text, _ in subcommands(parser)), "a command without help"
+
+
+def test_every_visible_flag_is_named() -> None:
+    for _, _, sub in subcommands(build_parser()):
+        formatter = sub._get_formatter()
+        usage = sub.format_usage()
+        for action in sub._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            name = argument_name(action, formatter)
+            if action.option_strings:
+                assert name.startswith(action.option_strings[0]), (sub.prog, name)
+                assert action.option_strings[0] in usage, (sub.prog, action.option_strings)
+            else:
+                assert name, (sub.prog, action.dest)
+
+
+def test_load_parser_from_a_script_and_from_a_module() -> None:
+    assert load_parser("gnnas.cli.main:build_parser", ROOT).prog == build_parser().prog
+    script = load_parser("benchmarks/locality.py:build_parser", ROOT)
+    assert isinstance(script, argparse.ArgumentParser)
+    with pytest.raises(ValueError, match="MODULE:FUNCTION"):
+        load_parser("gnnas.cli.main", ROOT)
+
+
+def test_text_nodes_keep_examples_literal() -> None:
+    text = "Runs a search.\nTwo lines of prose.\n\nexamples:\n  gnnas search --budget 10\n    --seeds 0 1\n"
+    paragraphs = text_nodes(text)
+    assert [type(node).__name__ for node in paragraphs] == ["paragraph", "paragraph", "literal_block"]
+    assert paragraphs[0].astext() == "Runs a search. Two lines of prose."
+    assert paragraphs[1].astext() == "examples:"
+    assert paragraphs[2].astext() == "gnnas search --budget 10\n  --seeds 0 1"
+    assert paragraphs[0]["support_smartquotes"] is False  # "--flag" is not turned into a dash
