@@ -161,10 +161,10 @@ def progress_bar(total: int | None, desc: str, disable: bool) -> Any:
 # ---------------------------------------------------------------------------------------- Fig. 1a
 def fig1a(space: Any, config: dict[str, Any], rng: np.random.Generator,
           quiet: bool) -> tuple[dict, np.ndarray]:
-    from gnnas.analysis import PaddedCells, random_pairs
+    from gnnas.analysis import random_pairs
     from gnnas.ged import paired_ged
 
-    table = PaddedCells.from_cells(space)
+    table = space.cells
     pairs = random_pairs(len(table), config["space_pairs"], seed=rng)
     distances = np.empty(len(pairs), dtype=np.int64)
     step = 1000
@@ -216,19 +216,6 @@ def load_table(path: Path | None) -> Any:
     return NASBench101(path)  # a .csv suffix selects the CSV reader
 
 
-def table_cells(table: Any) -> Any:
-    """The table's cells as a :class:`PaddedCells`, straight from its arrays (no ArchSpec per cell)."""
-    from gnnas.analysis import PaddedCells
-    from gnnas.nasbench.arrays import unpack_adjacency
-
-    class _Table:  # the duck-typed CellTable of gnnas.ged
-        matrices = unpack_adjacency(table.arrays.adjacency)
-        op_indices = table.arrays.ops
-        hashes = table.hashes
-
-    return PaddedCells.from_cells(_Table())
-
-
 def table_metrics(table: Any) -> dict[str, np.ndarray]:
     metrics = {"validation_accuracy": table.metric_array("validation_accuracy", epochs=108, reduce="mean")}
     try:
@@ -241,7 +228,7 @@ def table_metrics(table: Any) -> dict[str, np.ndarray]:
 def fig1b(table: Any, config: dict[str, Any], rng: np.random.Generator, quiet: bool) -> tuple[dict, dict]:
     from gnnas.analysis import distance_statistics, pairs_by_distance, random_pairs
 
-    cells = table_cells(table)
+    cells = table.cells
     metrics = table_metrics(table)
     distances = range(1, config["max_distance"] + 1)
     with progress_bar(None, "Fig. 1b: pairs by exact GED", quiet) as bar:

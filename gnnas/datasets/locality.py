@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
-from gnnas.space.ops import OPS
+from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
-from gnnas.space.tokens import slot_layout
 from gnnas.transforms.anchor import Anchor, to_spec
 from gnnas.transforms.graph_edit import (
     check_int,
@@ -52,21 +51,13 @@ from gnnas.transforms.graph_edit import (
 
 __all__ = ["LocalityDataset", "collate_cells"]
 
-_EYE = np.eye(len(OPS), dtype=np.float32)
-_BITS = np.arange(49, dtype=np.int64)
-_SLOTS = np.arange(7)
-_TOKEN_J = np.array([j for j, _ in slot_layout()])  # vertex of each token position
-_TOKEN_I = np.array([min(i, j - 1) for j, i in slot_layout()])  # source of an edge slot
-_TOKEN_IS_EDGE = np.array([i < j for j, i in slot_layout()])
-
-
 def collate_cells(cells: Sequence[tuple[int, Sequence[int], Sequence[int]]],
                   **graph_attrs: torch.Tensor) -> Batch:
     r"""Batches cells given as ``(num_vertices, successor bitmasks, op indices)`` into a PyG Batch.
 
-    The result equals ``Batch.from_data_list`` of the graphs' :meth:`ArchSpec.to_data` with
-    ``tokens`` added (same tensors, same slicing, so ``to_data_list`` and indexing work), but is
-    built directly with numpy, which is much faster for hundreds of tiny graphs.
+    The cells become a :class:`~gnnas.space.CellArray` (through its adjacency words) and
+    :meth:`~gnnas.space.CellArray.to_batch` makes the batch: the same as ``Batch.from_data_list``
+    of the graphs' :meth:`ArchSpec.to_data` with ``tokens`` added, built with numpy at once.
 
     Args:
         cells (Sequence[tuple]): the cells; ``rows[i]`` has bit ``j`` set for an edge ``i → j``,
@@ -83,45 +74,15 @@ def collate_cells(cells: Sequence[tuple[int, Sequence[int], Sequence[int]]],
           **tokens** :math:`(B, 27)`, **batch** :math:`(\sum_g V_g,)`, **ptr** :math:`(B + 1,)`
     """
     num_graphs = len(cells)
-    sizes = np.empty(num_graphs, dtype=np.int64)
-    codes = np.empty(num_graphs, dtype=np.int64)  # bit 7 * i + j: the edge i → j
-    ops7 = np.zeros((num_graphs, 7), dtype=np.int64)  # the ops, padded to 7 slots
+    codes = np.empty(num_graphs, dtype=np.uint64)  # bit 7 * i + j: the edge i → j
+    ops7 = np.full((num_graphs, 7), -1, dtype=np.int8)  # the ops, padded to 7 slots
     for g, (n, rows, cell_ops) in enumerate(cells):
-        sizes[g] = n
         code = 0
         for i in range(n - 1):
             code |= rows[i] << (7 * i)
         codes[g] = code
         ops7[g, :n] = cell_ops
-    ptr = np.zeros(num_graphs + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    adjacency = ((codes[:, None] >> _BITS) & 1).astype(bool).reshape(num_graphs, 7, 7)  # (B, 7, 7)
-    graph, src, dst = np.nonzero(adjacency)  # row-major per graph, as ArchSpec.to_data
-    edge_counts = np.zeros(num_graphs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(graph, minlength=num_graphs), out=edge_counts[1:])
-    offsets = ptr[graph]
-    present = _SLOTS[None, :] < sizes[:, None]  # (B, 7)
-    ops = ops7[present]
-    tokens = np.where(_TOKEN_IS_EDGE, 1 + adjacency[:, _TOKEN_I, _TOKEN_J], ops7[:, _TOKEN_J] + 2)  # (B, 27)
-    tokens[_TOKEN_J[None, :] >= sizes[:, None]] = 0
-    out = Batch(_base_cls=Data)
-    out.x = torch.from_numpy(_EYE[ops])
-    out.edge_index = torch.from_numpy(np.stack([src + offsets, dst + offsets]))
-    out.num_nodes = int(ptr[-1])
-    out._store._num_nodes = sizes.tolist()  # as collate() keeps them, so graphs come back with num_nodes
-    out.tokens = torch.from_numpy(tokens)
-    for key, value in graph_attrs.items():
-        out[key] = value
-    out.batch = torch.from_numpy(np.repeat(np.arange(num_graphs, dtype=np.int64), sizes))
-    out.ptr = torch.from_numpy(ptr)
-    graph_slices = torch.arange(num_graphs + 1)
-    zeros = torch.zeros(num_graphs, dtype=torch.long)
-    out._num_graphs = num_graphs
-    out._slice_dict = {"x": out.ptr, "edge_index": torch.from_numpy(edge_counts), "tokens": graph_slices,
-                       **{key: graph_slices for key in graph_attrs}}
-    out._inc_dict = {"x": zeros, "edge_index": out.ptr[:-1], "tokens": zeros,
-                     **{key: zeros for key in graph_attrs}}
-    return out
+    return CellArray.unpack(codes, ops7, validate=False).to_batch(**graph_attrs)  # edits keep cells valid
 
 
 class LocalityDataset(IterableDataset):
@@ -158,8 +119,9 @@ class LocalityDataset(IterableDataset):
     the old copy).
 
     Args:
-        cells (Sequence[ArchSpec], optional): the anchors to draw from, a sequence of
-            :class:`~gnnas.space.ArchSpec` or the enumerated space. (default: :obj:`None`, the
+        cells (Sequence[ArchSpec] | CellArray, optional): the anchors to draw from, a sequence of
+            :class:`~gnnas.space.ArchSpec`, a :class:`~gnnas.space.CellArray` or the enumerated
+            space (whose anchors are read straight from the arrays). (default: :obj:`None`, the
             whole space from :func:`gnnas.space.enumerate_cells`)
         classes_per_batch (int, optional): classes (anchors) per batch. (default: :obj:`64`)
         num_positives (int, optional): positives per anchor. (default: :obj:`7`)
@@ -191,7 +153,7 @@ class LocalityDataset(IterableDataset):
 
     def __init__(
         self,
-        cells: Sequence[ArchSpec] | None = None,
+        cells: Sequence[ArchSpec] | CellArray | None = None,
         *,
         classes_per_batch: int = 64,
         num_positives: int = 7,
@@ -346,15 +308,14 @@ class LocalityDataset(IterableDataset):
         return collate_cells(cells, **attrs)
 
     def _anchors(self, ids: np.ndarray) -> list[Anchor]:
-        """The anchors ``cells[ids]``, straight from the packed arrays of the enumerated space."""
-        packed = self._packed
-        if packed is None:
+        """The anchors ``cells[ids]``, straight from the arrays where the cells are a CellArray."""
+        if self._packed is None:
             return [Anchor(self.cells[i]) for i in ids.tolist()]
-        matrices, op_indices, num_vertices, hashes = packed
-        rows = (matrices[ids].astype(np.int64) << _SLOTS).sum(axis=2).tolist()  # (A, 7) bitmasks
-        ops = op_indices[ids].tolist()
+        chosen = self._packed[ids]
+        rows = chosen.successors().tolist()  # (A, 7) bitmasks
+        ops = chosen.op_indices.tolist()
         return [Anchor.from_bits(n, r[:n], o[:n], str(h))
-                for n, r, o, h in zip(num_vertices[ids].tolist(), rows, ops, hashes[ids], strict=True)]
+                for n, r, o, h in zip(chosen.num_vertices.tolist(), rows, ops, chosen.hashes, strict=True)]
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_anchors={self.num_anchors}, classes_per_batch="
@@ -362,15 +323,12 @@ class LocalityDataset(IterableDataset):
                 f"seed={self.seed}, epoch={self.epoch})")
 
 
-def _packed_arrays(cells: Any) -> tuple[np.ndarray, ...] | None:
-    """``(matrices, op_indices, num_vertices, hashes)`` of an enumerated space, else None."""
-    arrays = [getattr(cells, name, None) for name in ("matrices", "op_indices", "num_vertices", "hashes")]
-    size = len(cells)
-    if not all(isinstance(a, np.ndarray) and len(a) == size for a in arrays):
-        return None
-    if arrays[0].shape[1:] != (7, 7) or arrays[1].shape[1:] != (7,):
-        return None
-    return tuple(arrays)
+def _packed_arrays(cells: Any) -> CellArray | None:
+    """The cells as a :class:`CellArray` where they are one or hold one (the enumerated space), else None."""
+    if isinstance(cells, CellArray):
+        return cells
+    held = getattr(cells, "cells", None)
+    return held if isinstance(held, CellArray) else None
 
 
 def _usable_anchors(cells: Sequence[ArchSpec]) -> np.ndarray:

@@ -18,15 +18,28 @@ A short tour::
   exact are in :mod:`gnnas.ged.exact`.
 - :func:`nearest_cells` and :class:`GEDIndex`: the nearest cells among many, e.g. the whole space
   of ``gnnas.space.enumerate_cells()``, pruned by the bounds of :func:`ged_lower_bound`.
-- :class:`CellTable`: the packed-table protocol accepted wherever a sequence of cells is.
+
+Wherever a function takes many cells it takes a sequence of cells or a
+:class:`~gnnas.space.CellArray` (such as ``space.cells`` or ``table.cells``).
 """
+
+import warnings
+from typing import Any
 
 from gnnas.ged.bounds import ged_lower_bound
 from gnnas.ged.exact import graph_edit_distance, paired_ged, pairwise_ged
 from gnnas.ged.nearest import GEDIndex, nearest_cells
-from gnnas.ged.packing import CellTable
 
 __all__ = [
     "graph_edit_distance", "pairwise_ged", "paired_ged", "nearest_cells", "GEDIndex", "ged_lower_bound",
-    "CellTable",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CellTable":  # the duck-typed table protocol, replaced by gnnas.space.CellArray
+        warnings.warn("gnnas.ged.CellTable is deprecated; use gnnas.space.CellArray", DeprecationWarning,
+                      stacklevel=2)
+        from gnnas.space.cell_array import CellArray
+
+        return CellArray
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

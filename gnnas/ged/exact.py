@@ -283,8 +283,8 @@ def paired_ged(
     for the locality figure).
 
     Args:
-        cells_a (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
-        cells_b (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
+        cells_a (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
+        cells_b (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)
         num_workers (int, optional): threads for large batches; :obj:`None` uses every CPU core.
@@ -312,8 +312,8 @@ def pairwise_ged(
     with every cell of the other side.
 
     Args:
-        cells_a (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
-        cells_b (Sequence[ArchSpec | Data] | CellTable, optional): ``M`` cells; :obj:`None` means
+        cells_a (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
+        cells_b (Sequence[ArchSpec | Data] | CellArray, optional): ``M`` cells; :obj:`None` means
             ``cells_a`` again. (default: :obj:`None`)
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)

@@ -63,8 +63,8 @@ from gnnas.nasbench.arrays import (
     STAGES,
     NASBenchArrays,
     default_cache_dir,
-    unpack_adjacency,
 )
+from gnnas.space.cell_array import CellArray, unpack_words
 from gnnas.space.ops import OPS
 from gnnas.space.spec import ArchSpec, kept_vertices
 
@@ -227,6 +227,12 @@ class NASBench101:
         return self.arrays.hashes
 
     @property
+    def cells(self) -> CellArray:
+        """CellArray: every cell of the table as arrays, aligned with :attr:`hashes`; what the
+        distance functions, the locality analysis and the networks take for many cells."""
+        return self.arrays.cells
+
+    @property
     def valid_epochs(self) -> set[int]:
         """set[int]: the epoch budgets that can be queried (``{108}`` or ``{4, 12, 36, 108}``)."""
         return set(self._epoch_index)
@@ -315,7 +321,7 @@ class NASBench101:
 
     def _cell(self, index: int) -> tuple[np.ndarray, list[str]]:
         size = int(self.arrays.num_vertices[index])
-        matrix = unpack_adjacency(int(self.arrays.adjacency[index]))[:size, :size].astype(np.int8)
+        matrix = unpack_words(self.arrays.adjacency[index])[0, :size, :size].astype(np.int8)
         ops = [OPS[code] for code in self.arrays.ops[index, :size].tolist()]
         return matrix, ops
 

@@ -31,16 +31,18 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from gnnas.space.cell_array import CellArray, pack_matrices, unpack_words
 from gnnas.space.enumerate import default_cache_dir
 from gnnas.space.ops import MAX_VERTICES, OP_INDEX, OPS
 
 __all__ = [
     "NASBenchArrays", "METRIC_FIELDS", "STAGES", "CACHE_VERSION", "default_cache_dir",
-    "pack_adjacency", "unpack_adjacency", "encode_ops", "cell_strings",
+    "pack_adjacency", "encode_ops", "cell_strings",
 ]
 
 #: The per-run metrics, in the order of the last axis of ``NASBenchArrays.metrics``.
@@ -54,7 +56,6 @@ CACHE_VERSION = 1
 
 _ARRAY_NAMES = ("hashes", "adjacency", "num_vertices", "ops", "trainable_parameters", "epochs",
                 "num_repeats", "metrics", "available")
-_BIT_INDEX = np.arange(MAX_VERTICES * MAX_VERTICES, dtype=np.uint64)
 
 
 def pack_adjacency(bits: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
@@ -66,29 +67,16 @@ def pack_adjacency(bits: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
         num_vertices (numpy.ndarray): ``V_n`` per cell, shape ``(N,)``, values 1..7.
 
     Returns:
-        numpy.ndarray: shape ``(N,)`` ``uint64``, bit ``7 * i + j`` set for the edge ``i → j``.
+        numpy.ndarray: shape ``(N,)`` ``uint64``, bit ``7 * i + j`` set for the edge ``i → j`` (the
+        words of :meth:`CellArray.pack <gnnas.space.CellArray.pack>`).
     """
-    bits = np.asarray(bits, dtype=np.uint64)
+    bits = np.asarray(bits)
     num_vertices = np.asarray(num_vertices)
-    grid = np.zeros((len(bits), MAX_VERTICES, MAX_VERTICES), dtype=np.uint64)
+    grid = np.zeros((len(bits), MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
     for size in np.unique(num_vertices).tolist():
         rows = np.flatnonzero(num_vertices == size)
         grid[rows, :size, :size] = bits[rows, : size * size].reshape(-1, size, size)
-    return (grid.reshape(len(bits), -1) << _BIT_INDEX).sum(axis=1, dtype=np.uint64)
-
-
-def unpack_adjacency(packed: np.ndarray | int) -> np.ndarray:
-    """Unpacks :func:`pack_adjacency` words into ``7 × 7`` matrices (padded with zeros).
-
-    Args:
-        packed (numpy.ndarray or int): words of shape ``(N,)``, or one word.
-
-    Returns:
-        numpy.ndarray: ``uint8`` of shape ``(N, 7, 7)``, or ``(7, 7)`` for one word.
-    """
-    words = np.asarray(packed, dtype=np.uint64)
-    bits = ((words[..., None] >> _BIT_INDEX) & np.uint64(1)).astype(np.uint8)
-    return bits.reshape(*words.shape, MAX_VERTICES, MAX_VERTICES)
+    return pack_matrices(grid)
 
 
 def encode_ops(operations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,7 +122,7 @@ def cell_strings(adjacency: np.ndarray, ops: np.ndarray,
         string, and the ``V`` comma-separated op names.
     """
     num_vertices = np.asarray(num_vertices)
-    bits = unpack_adjacency(np.asarray(adjacency, dtype=np.uint64))  # (N, 7, 7)
+    bits = unpack_words(adjacency)  # (N, 7, 7)
     matrices = np.empty(len(num_vertices), dtype=object)
     for size in np.unique(num_vertices).tolist():
         rows = np.flatnonzero(num_vertices == size)
@@ -192,6 +180,18 @@ class NASBenchArrays:
     def num_cells(self) -> int:
         """int: number of cells ``N``."""
         return len(self.hashes)
+
+    @cached_property
+    def cells(self) -> CellArray:
+        """CellArray: the cells of the table, aligned with :attr:`hashes` (unpacked once).
+
+        Raises:
+            ValueError: naming the source, if a stored cell is not a pruned cell.
+        """
+        try:
+            return CellArray.unpack(self.adjacency, self.ops, self.hashes)
+        except ValueError as error:
+            raise ValueError(f"{self.source or 'table'}: {error}") from None
 
     def save(self, folder: str | os.PathLike, meta: dict | None = None) -> None:
         """Writes the arrays into ``folder`` atomically (a temporary folder, then a rename).

@@ -25,8 +25,8 @@ from gnnas.nasbench.arrays import (
     cell_strings,
     encode_ops,
     pack_adjacency,
-    unpack_adjacency,
 )
+from gnnas.space.cell_array import unpack_words
 from gnnas.space.ops import MAX_EDGES, MAX_VERTICES
 
 __all__ = ["CSV_COLUMNS", "CSV_EPOCHS", "read_csv", "write_csv"]
@@ -62,7 +62,7 @@ def _verify_hashes(path: str, hashes: np.ndarray, packed: np.ndarray, ops: np.nd
     from gnnas.space.hashing import hash_cells
     from gnnas.space.spec import ArchSpec
 
-    matrices = unpack_adjacency(packed)
+    matrices = unpack_words(packed)
     computed = hash_cells(matrices, ops.astype(np.int64), num_vertices)
     # A cell that is not pruned hashes differently before pruning, and one with too many edges is
     # outside the space: both (and every mismatch) go through ArchSpec, which prunes and validates.

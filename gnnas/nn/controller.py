@@ -33,6 +33,7 @@ from gnnas.nn.decoder import GrammarDecoder
 from gnnas.nn.encoder import GINEncoder
 from gnnas.nn.predictor import MLPPredictor
 from gnnas.nn.utils import cells_to_batch, tokens_to_cells
+from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import SEQ_LEN
 
@@ -157,13 +158,14 @@ class NAOController(nn.Module):
         self.normalize = normalize
 
     # ------------------------------------------------------------------ the three parts
-    def encode(self, batch: Data | Sequence[ArchSpec]) -> Tensor:
+    def encode(self, batch: Data | Sequence[ArchSpec] | CellArray) -> Tensor:
         """Embeds cells.
 
         Args:
-            batch (torch_geometric.data.Data or Batch, or Sequence[ArchSpec]): the cells, as a PyG
-                graph or batch with ``x`` and ``edge_index`` (and ``batch``) on the controller's
-                device, or as specs (collated and moved to that device here).
+            batch (torch_geometric.data.Data or Batch, Sequence[ArchSpec] or CellArray): the cells,
+                as a PyG graph or batch with ``x`` and ``edge_index`` (and ``batch``) on the
+                controller's device, or as specs or a :class:`~gnnas.space.CellArray` (collated
+                and moved to that device here).
 
         Returns:
             torch.Tensor: the embeddings ``z``, ``(B, D)``.
@@ -314,14 +316,14 @@ class NAOController(nn.Module):
         moved = z.detach() + step * grad
         return F.normalize(moved, p=2.0, dim=-1) if self.normalize else moved
 
-    def generate(self, cells: Sequence[ArchSpec] | Data, step_size: float | Tensor, greedy: bool = True,
-                 generator: torch.Generator | None = None) -> list[ArchSpec]:
+    def generate(self, cells: Sequence[ArchSpec] | CellArray | Data, step_size: float | Tensor,
+                 greedy: bool = True, generator: torch.Generator | None = None) -> list[ArchSpec]:
         """Proposes new cells: encode, :meth:`move` along the predictor's gradient, decode.
 
         The networks run in evaluation mode (dropout off) and their mode is restored afterwards.
 
         Args:
-            cells (Sequence[ArchSpec] or torch_geometric.data.Data): the seed cells.
+            cells (Sequence[ArchSpec], CellArray or torch_geometric.data.Data): the seed cells.
             step_size (float or torch.Tensor): the step :math:`\\eta` (NAO raises it 1, 2, ... until
                 new cells come out), a number or one per cell.
             greedy (bool, optional): greedy decoding instead of sampling. (default: :obj:`True`)

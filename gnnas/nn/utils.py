@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
+from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import SEQ_LEN
 
@@ -30,11 +31,14 @@ def cell_to_data(cell: ArchSpec) -> Data:
     return data
 
 
-def cells_to_batch(cells: Sequence[ArchSpec]) -> Batch:
+def cells_to_batch(cells: Sequence[ArchSpec] | CellArray) -> Batch:
     """Collates cells into one PyG :class:`~torch_geometric.data.Batch`.
 
+    The same batch as ``Batch.from_data_list`` of :func:`cell_to_data` of every cell, made by
+    :meth:`CellArray.to_batch <gnnas.space.CellArray.to_batch>`.
+
     Args:
-        cells (Sequence[ArchSpec]): the cells, at least one.
+        cells (Sequence[ArchSpec] | CellArray): the cells, at least one.
 
     Returns:
         torch_geometric.data.Batch: ``x`` (one-hot ops), ``edge_index``, ``batch``, ``ptr`` and
@@ -42,14 +46,17 @@ def cells_to_batch(cells: Sequence[ArchSpec]) -> Batch:
 
     Raises:
         ValueError: if ``cells`` is empty or holds something other than
-            :class:`~gnnas.space.spec.ArchSpec`.
+            :class:`~gnnas.space.spec.ArchSpec` (or a PyG ``Data`` made by
+            :meth:`~gnnas.space.spec.ArchSpec.to_data`).
     """
     if isinstance(cells, ArchSpec):
         raise ValueError("cells must be a sequence of ArchSpec; wrap a single cell in a list")
-    cells = list(cells)
-    if not cells:
+    if not isinstance(cells, Sequence) and getattr(cells, "cells", None) is None:
+        cells = list(cells)  # an iterable of cells
+    array = CellArray.of(cells)
+    if not len(array):
         raise ValueError("cells must hold at least one ArchSpec")
-    return Batch.from_data_list([cell_to_data(cell) for cell in cells])
+    return array.to_batch()
 
 
 def tokens_to_cells(tokens: Tensor) -> list[ArchSpec]:

@@ -231,13 +231,8 @@ class Oracle:
         if self._shared["candidates"] is None:
             from gnnas.ged import GEDIndex
 
-            arrays = getattr(self.table, "arrays", None)
-            if arrays is not None and hasattr(arrays, "adjacency"):  # vectorised, no ArchSpec built
-                from gnnas.nasbench.arrays import unpack_adjacency
-
-                cells: Any = _CellTable(unpack_adjacency(arrays.adjacency), np.asarray(arrays.ops),
-                                        np.asarray(self.hashes))
-            else:
+            cells = getattr(self.table, "cells", None)  # a NASBench101 table: arrays, no ArchSpec built
+            if cells is None:
                 cells = [self.table.spec(h) for h in self.hashes]
             self._shared["candidates"] = GEDIndex(cells)
         return self._shared["candidates"]
@@ -409,11 +404,3 @@ class Oracle:
                 raise ValueError(f"the state queried {record.hash}, which is not in this table")
             self._queried[index] = record
 
-
-@dataclass(frozen=True)
-class _CellTable:
-    """The table's cells in the layout of :class:`gnnas.ged.CellTable`."""
-
-    matrices: np.ndarray
-    op_indices: np.ndarray
-    hashes: np.ndarray

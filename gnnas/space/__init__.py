@@ -1,6 +1,7 @@
-"""The NAS-Bench-101 search space: cells, their hash, tokens and hand-made encodings, and the whole space
-enumerated."""
+"""The NAS-Bench-101 search space: a cell (:class:`ArchSpec`) and many cells (:class:`CellArray`), their
+hash, tokens and hand-made encodings, and the whole space enumerated."""
 
+from gnnas.space.cell_array import CellArray
 from gnnas.space.encodings import NUM_PATHS, ONEHOT_SIZE, onehot_encoding, path_encoding
 from gnnas.space.enumerate import (
     NUM_CELLS,
@@ -30,7 +31,7 @@ from gnnas.space.ops import (
 from gnnas.space.spec import ArchSpec, kept_vertices, prune
 
 __all__ = [
-    "ArchSpec", "prune", "kept_vertices", "module_hash",
+    "ArchSpec", "CellArray", "prune", "kept_vertices", "module_hash",
     "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "INTERIOR_OPS", "OP_INDEX",
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
     "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",

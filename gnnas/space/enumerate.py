@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from gnnas.space.cell_array import CellArray
 from gnnas.space.hashing import _digests_to_hex, _hash_digests, _sort_keys, module_hash
 from gnnas.space.ops import INTERIOR_OPS, MAX_EDGES, MAX_VERTICES, OP_INDEX, OPS, OUTPUT
 from gnnas.space.spec import ArchSpec
@@ -96,49 +97,35 @@ class CacheWarning(UserWarning):
 
 # ------------------------------------------------------------------------------------------ packing
 def pack_cells(cells: Sequence[ArchSpec]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Packs cells into the fixed-size arrays used by :class:`CellSpace`.
-
-    Args:
-        cells (Sequence[ArchSpec]): the cells.
+    """Deprecated: the arrays of :meth:`CellArray.from_specs(cells) <gnnas.space.CellArray.from_specs>`.
 
     Returns:
         tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]: ``(matrices, op_indices,
-        num_vertices)``: the pruned matrix of each cell in the top-left ``V × V`` corner and zeros
-        elsewhere (``uint8``); the index in :data:`~gnnas.space.ops.OPS` of each vertex's op, ``-1``
-        beyond ``V`` (``int8``, vertex ``V - 1`` is the output); ``V`` (``int8``).
+        num_vertices)`` of the :class:`~gnnas.space.CellArray`.
 
     Raises:
-        ValueError: if an element is not an :class:`~gnnas.space.ArchSpec`.
-
-    Shapes:
-        - **matrices** :math:`(N, 7, 7)`
-        - **op_indices** :math:`(N, 7)`
-        - **num_vertices** :math:`(N,)`
+        ValueError: if an element is not a cell.
     """
-    cells = list(cells)
-    count = len(cells)
-    matrices = np.zeros((count, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-    op_indices = np.full((count, MAX_VERTICES), -1, dtype=np.int8)
-    num_vertices = np.zeros(count, dtype=np.int8)
-    for i, cell in enumerate(cells):
-        if not isinstance(cell, ArchSpec):
-            raise ValueError(f"cells must be ArchSpec instances, got {type(cell).__name__} at position {i}")
-        size = cell.num_vertices
-        matrices[i, :size, :size] = cell.matrix
-        op_indices[i, :size] = [OP_INDEX[op] for op in cell.ops]
-        num_vertices[i] = size
-    return matrices, op_indices, num_vertices
+    warnings.warn("pack_cells is deprecated; use gnnas.space.CellArray.from_specs(cells)", DeprecationWarning,
+                  stacklevel=2)
+    cells = CellArray.from_specs(cells)
+    return cells.matrices, cells.op_indices, cells.num_vertices
 
 
 # ------------------------------------------------------------------------------------------ the space
 class CellSpace(Sequence[ArchSpec]):
-    r"""All unique NAS-Bench-101 cells, ordered by hash, backed by packed numpy arrays.
+    r"""All unique NAS-Bench-101 cells, ordered by hash, backed by a :class:`~gnnas.space.CellArray`.
 
     Made by :func:`enumerate_cells`; indexing builds :class:`~gnnas.space.ArchSpec` objects on
-    demand (their :attr:`~gnnas.space.ArchSpec.hash` is already known), while the arrays serve
-    vectorised work directly. All arrays are read-only.
+    demand (their :attr:`~gnnas.space.ArchSpec.hash` is already known), while :attr:`cells` and
+    its arrays serve vectorised work directly. All arrays are read-only.
+
+    Args:
+        cells (CellArray): the cells, with their hashes, sorted by hash.
 
     Attributes:
+        cells (CellArray): the cells as arrays; every function that takes many cells accepts it,
+            or the space itself.
         hashes (numpy.ndarray): the official module hashes, 32-hex strings (``<U32``), sorted
             ascending, shape :math:`(N,)`.
         matrices (numpy.ndarray): ``uint8`` adjacency, the pruned matrix of each cell in the
@@ -148,37 +135,25 @@ class CellSpace(Sequence[ArchSpec]):
             ``V - 1`` is the output; shape :math:`(N, 7)`.
         num_vertices (numpy.ndarray): ``int8`` number of vertices ``V`` of each cell, shape
             :math:`(N,)`.
+
+    Raises:
+        ValueError: if ``cells`` is not a :class:`~gnnas.space.CellArray`.
     """
 
-    def __init__(
-        self,
-        hashes: np.ndarray,
-        matrices: np.ndarray,
-        op_indices: np.ndarray,
-        num_vertices: np.ndarray,
-    ) -> None:
-        count = len(hashes)
-        shapes = (matrices.shape, op_indices.shape, num_vertices.shape)
-        if shapes != ((count, MAX_VERTICES, MAX_VERTICES), (count, MAX_VERTICES), (count,)):
-            raise ValueError(
-                f"expected hashes (N,), matrices (N, 7, 7), op_indices (N, 7), num_vertices (N,), got "
-                f"{hashes.shape}, {matrices.shape}, {op_indices.shape}, {num_vertices.shape}"
-            )
-        self.hashes = np.asarray(hashes, dtype="U32")
-        self.matrices = np.asarray(matrices, dtype=np.uint8)
-        self.op_indices = np.asarray(op_indices, dtype=np.int8)
-        self.num_vertices = np.asarray(num_vertices, dtype=np.int8)
-        for array in (self.hashes, self.matrices, self.op_indices, self.num_vertices):
-            array.setflags(write=False)
+    def __init__(self, cells: CellArray) -> None:
+        if not isinstance(cells, CellArray):
+            raise ValueError(f"cells must be a CellArray, got {type(cells).__name__}")
+        self.cells = cells
+        self.hashes = cells.hashes
+        self.matrices = cells.matrices
+        self.op_indices = cells.op_indices
+        self.num_vertices = cells.num_vertices
 
     def __len__(self) -> int:
         return len(self.hashes)
 
     def _spec(self, index: int) -> ArchSpec:
-        size = int(self.num_vertices[index])
-        spec = ArchSpec(self.matrices[index, :size, :size], [OPS[k] for k in self.op_indices[index, :size]])
-        object.__setattr__(spec, "_hash", str(self.hashes[index]))  # known; saves recomputing it
-        return spec
+        return self.cells.spec(index)
 
     @overload
     def __getitem__(self, index: int) -> ArchSpec: ...
@@ -496,12 +471,9 @@ def _build(progress: bool = True) -> CellSpace:
         bar.update()
         high, low = _sort_keys(digests)
         order = np.lexsort((low, high))
-        space = CellSpace(
-            _digests_to_hex(digests[order]),
-            matrices_all[order],
-            op_indices_all[order],
-            num_vertices_all[order],
-        )
+        cells = CellArray(matrices_all[order], op_indices_all[order], _digests_to_hex(digests[order]),
+                          validate=False)  # checked by _check_space below
+        space = CellSpace(cells)
         bar.update()
     problem = _check_space(space)
     if problem:
@@ -615,7 +587,9 @@ def _load(path: Path) -> CellSpace:
     for k, (i, j) in enumerate(_EDGES):
         matrices[:, i, j] = (bits >> np.uint32(k)) & np.uint32(1)
     hashes = _digests_to_hex(arrays["digests"])
-    space = CellSpace(hashes, matrices, arrays["op_indices"], arrays["num_vertices"])
+    if (arrays["num_vertices"] != (arrays["op_indices"] >= 0).sum(axis=1)).any():
+        raise _CacheError("num_vertices disagrees with op_indices")
+    space = CellSpace(CellArray(matrices, arrays["op_indices"], hashes, validate=False))  # checked below
     problem = _check_space(space)
     if problem:
         raise _CacheError(problem)

@@ -3,14 +3,15 @@ import pytest
 from ged_helpers import edited, random_cell
 
 from gnnas.ged import GEDIndex, nearest_cells, pairwise_ged
-from gnnas.space import pack_cells
+from gnnas.space import CellArray
 
 
 class Table:
-    """A packed table as ``gnnas.space.enumerate_cells()`` returns, from a list of specs."""
+    """Arrays as ``gnnas.space.enumerate_cells()`` holds them, from a list of specs (duck-typed)."""
 
     def __init__(self, cells):
-        self.matrices, self.op_indices, self.num_vertices = pack_cells(cells)
+        array = CellArray.from_specs(cells)
+        self.matrices, self.op_indices = array.matrices, array.op_indices
         self.hashes = np.array([c.hash for c in cells])
 
 
@@ -31,7 +32,7 @@ def test_nearest_equals_brute_force(pin_io):
     for query in [cells[0], cells[50], random_cell(rng), edited(rng, cells[3], 2)]:
         for k in (1, 5, 30):
             expected = _brute_force(query, cells, k, pin_io)
-            for candidates in (index, cells, table):
+            for candidates in (index, cells, table, CellArray.from_specs(cells)):
                 rows, dist = nearest_cells(query, candidates, k=k, pin_io=pin_io)
                 assert (rows.tolist(), dist.tolist()) == expected
 
@@ -56,10 +57,11 @@ def test_nearest_basics():
 
 def test_table_errors():
     rng = np.random.default_rng(9)
-    table = Table([random_cell(rng) for _ in range(5)])
-    del table.hashes
-    with pytest.raises(ValueError, match="hash"):
-        GEDIndex(table)
+    cells = [random_cell(rng) for _ in range(5)]
+    table = Table(cells)
+    del table.hashes  # computed where the table does not hold them (ties are broken by hash)
+    assert GEDIndex(table).packed.hashes.tolist() == [c.hash for c in cells]
+    assert GEDIndex(table).nearest(cells[2])[0].tolist() == [2]
     bad = Table([random_cell(rng) for _ in range(5)])
     bad.op_indices = bad.op_indices[:, :6]
     with pytest.raises(ValueError, match=r"\(N, 7, 7\)"):

@@ -272,3 +272,13 @@ def test_sizes_that_would_allocate_far_more_than_the_file_holds(tmp_path):
     save_torch({"format": "gnnas.NAOController", "version": 1, "config": config, "state_dict": weights}, path)
     with pytest.raises(DamagedFileError, match="would allocate .* GiB for .* MiB of saved weights"):
         NAOController.load(path)
+
+
+def test_encode_takes_a_cell_array():
+    from gnnas.space import CellArray
+
+    torch.manual_seed(0)
+    controller = NAOController().eval()
+    cells = random_cells(6, seed=3)
+    with torch.no_grad():
+        assert torch.equal(controller.encode(CellArray.from_specs(cells)), controller.encode(cells))

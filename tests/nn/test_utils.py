@@ -70,3 +70,17 @@ def test_bad_input():
         tokens_to_cells(torch.zeros(27, dtype=torch.long))
     with pytest.raises(ValueError):
         tokens_to_cells(torch.zeros(1, 27, dtype=torch.long))
+
+
+def test_cells_to_batch_takes_a_cell_array_and_matches_from_data_list():
+    from torch_geometric.data import Batch
+
+    from gnnas.space import CellArray
+
+    cells = random_cells(40, seed=9)
+    expected = Batch.from_data_list([cell_to_data(cell) for cell in cells])  # the plain reference
+    for given in (cells, CellArray.from_specs(cells), iter(cells)):
+        batch = cells_to_batch(given)
+        assert set(batch.keys()) == set(expected.keys())
+        assert all(torch.equal(batch[k], expected[k]) for k in ("x", "edge_index", "tokens", "batch", "ptr"))
+        assert [g.num_nodes for g in batch.to_data_list()] == [c.num_vertices for c in cells]

@@ -11,13 +11,13 @@ from gnnas.space import (
     NUM_CELLS,
     OPS,
     CacheWarning,
+    CellArray,
     CellNotFoundError,
     CellSpace,
     default_cache_dir,
     enumerate_cells,
     hash_cells,
     module_hash,
-    pack_cells,
     sample_cells,
 )
 from gnnas.space.enumerate import (
@@ -161,10 +161,12 @@ def test_specs_agree_with_hashes_and_arrays(space):
     for i, cell in zip(index, cells, strict=True):
         assert _module_hash_reference(cell.matrix, cell.ops) == space.hashes[i]
         assert not cell.was_pruned
-    matrices, op_indices, num_vertices = pack_cells(cells)
-    assert (matrices == space.matrices[index]).all()
-    assert (op_indices == space.op_indices[index]).all()
-    assert (num_vertices == space.num_vertices[index]).all()
+    packed = CellArray.from_specs(cells)
+    assert (packed.matrices == space.matrices[index]).all()
+    assert (packed.op_indices == space.op_indices[index]).all()
+    assert (packed.num_vertices == space.num_vertices[index]).all()
+    part = space.cells[index]
+    assert part.specs() == cells and (part.hashes == space.hashes[index]).all()
 
 
 def test_the_bundled_cells_are_in_the_space(space):
@@ -216,17 +218,19 @@ def test_index_of(space):
         space.index("f" * 32)
 
 
-def test_pack_cells():
+def test_from_specs_packs_like_the_space():
     spec = ArchSpec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                     ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
-    matrices, op_indices, num_vertices = pack_cells([spec])
+    cells = CellArray.from_specs([spec])
+    matrices, op_indices, num_vertices = cells.matrices, cells.op_indices, cells.num_vertices
     assert matrices.shape == (1, 7, 7) and matrices[0, :4, :4].tolist() == spec.matrix.tolist()
     assert matrices[0].sum() == 4
     assert op_indices.tolist() == [[0, 1, 3, 4, -1, -1, -1]] and num_vertices.tolist() == [4]
-    empty = pack_cells([])
-    assert [a.shape for a in empty] == [(0, 7, 7), (0, 7), (0,)]
+    empty = CellArray.from_specs([])
+    shapes = [a.shape for a in (empty.matrices, empty.op_indices, empty.num_vertices)]
+    assert shapes == [(0, 7, 7), (0, 7), (0,)]
     with pytest.raises(ValueError, match="ArchSpec"):
-        pack_cells([spec, "not a cell"])
+        CellArray.from_specs([spec, "not a cell"])
 
 
 # ------------------------------------------------------------------ sampling

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gnnas import ArchSpec
-from gnnas.space import OPS, hash_cells, module_hash, pack_cells
+from gnnas.space import OPS, CellArray, hash_cells, module_hash
 from gnnas.space.hashing import (
     _INDEX_BITS,
     _md5_buffer,
@@ -17,6 +17,12 @@ from gnnas.space.hashing import (
 TEST_ADJ = "0100110001000000010010000010000001000000010000000"
 TEST_OPS = "input,conv3x3-bn-relu,maxpool3x3,conv3x3-bn-relu,conv3x3-bn-relu,conv1x1-bn-relu,output"
 TEST_HASH = "00005c142e6f48ac74fdcf73e3439874"
+
+
+def packed(cells: list[ArchSpec]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(matrices, op_indices, num_vertices)`` of the cells, the arrays that hash_cells takes."""
+    array = CellArray.from_specs(cells)
+    return array.matrices, array.op_indices, array.num_vertices
 
 
 def random_cells(count: int, seed: int) -> list[ArchSpec]:
@@ -38,7 +44,7 @@ def test_test_vector():
     spec = ArchSpec.from_strings(TEST_ADJ, TEST_OPS)
     assert module_hash(spec.matrix, spec.ops) == TEST_HASH
     assert _module_hash_reference(spec.matrix, spec.ops) == TEST_HASH
-    assert hash_cells(*pack_cells([spec])).tolist() == [TEST_HASH]
+    assert hash_cells(*packed([spec])).tolist() == [TEST_HASH]
 
 
 def test_fast_module_hash_matches_reference():
@@ -49,7 +55,7 @@ def test_fast_module_hash_matches_reference():
 def test_hash_cells_matches_module_hash_on_random_cells():
     cells = random_cells(3000, seed=1)
     cells += cells[:50]  # duplicates hash alike
-    hashes = hash_cells(*pack_cells(cells))
+    hashes = hash_cells(*packed(cells))
     assert hashes.dtype == np.dtype("U32") and hashes.shape == (len(cells),)
     assert hashes.tolist() == [module_hash(cell.matrix, cell.ops) for cell in cells]
 
@@ -66,7 +72,7 @@ def test_hash_cells_invariant_under_renumbering():
             order = list(range(size))
             matrix = cell.matrix
         renumbered.append(ArchSpec(matrix, [cell.ops[i] for i in order]))
-    assert hash_cells(*pack_cells(cells)).tolist() == hash_cells(*pack_cells(renumbered)).tolist()
+    assert hash_cells(*packed(cells)).tolist() == hash_cells(*packed(renumbered)).tolist()
 
 
 def test_hash_cells_on_the_bundled_table():
@@ -78,7 +84,7 @@ def test_hash_cells_on_the_bundled_table():
     assert arrays.num_cells == 30_001
     adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
     cells = [ArchSpec.from_strings(*strings) for strings in zip(adjacency, operations, strict=True)]
-    hashes = hash_cells(*pack_cells(cells))
+    hashes = hash_cells(*packed(cells))
     assert (hashes == arrays.hashes).all()
     assert [cell.hash for cell in cells] == arrays.hashes.tolist()  # and the scalar module hash
 
@@ -113,8 +119,8 @@ def test_sort_rows_exact_even_when_top_bits_tie():
 
 
 def test_hash_cells_bad_input():
-    matrices, op_indices, num_vertices = pack_cells(random_cells(3, seed=6))
-    assert hash_cells(*pack_cells([])).shape == (0,)
+    matrices, op_indices, num_vertices = packed(random_cells(3, seed=6))
+    assert hash_cells(*packed([])).shape == (0,)
     with pytest.raises(ValueError, match="expected matrices"):
         hash_cells(matrices[:, :6, :6], op_indices, num_vertices)
     with pytest.raises(ValueError, match="num_vertices"):
