@@ -1,12 +1,13 @@
 """Analyses of the search space and of learned embeddings: locality (the paper's Fig. 1 and 2), and
 few-shot accuracy prediction from cell encodings."""
 
+import warnings
+from typing import Any
+
 from gnnas.analysis.locality import (
     DistancePairs,
-    PaddedCells,
     anchors_with_positives,
     distance_statistics,
-    ged_lower_bound,
     pairs_by_distance,
     random_pairs,
     spearman,
@@ -34,9 +35,7 @@ __all__ = [
     "DistancePairs",
     "anchors_with_positives",
     "within_group_pairs",
-    "PaddedCells",
     "distance_statistics",
-    "ged_lower_bound",
     "pairs_by_distance",
     "random_pairs",
     "spearman",
@@ -54,3 +53,32 @@ __all__ = [
     "moving_average",
     "pretraining_curves",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # names that moved to their one home; deprecated here for one version
+    if name == "PaddedCells":
+        warnings.warn("gnnas.analysis.PaddedCells is deprecated; use gnnas.space.CellArray "
+                      "(PaddedCells.from_cells(cells) is CellArray.of(cells))", DeprecationWarning,
+                      stacklevel=2)
+        from gnnas.space.cell_array import CellArray
+
+        return CellArray
+    if name == "ged_lower_bound":
+        warnings.warn("gnnas.analysis.ged_lower_bound is deprecated; use gnnas.ged.ged_lower_bound, or "
+                      "gnnas.ged.GEDIndex(cells).lower_bound(cell) from one cell to many", DeprecationWarning,
+                      stacklevel=2)
+        return _ged_lower_bound_from_one
+
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _ged_lower_bound_from_one(anchor: Any, cells: Any) -> Any:
+    """The old ``ged_lower_bound(anchor, cells)``: bounds from one cell to many, ``int64``."""
+    from gnnas.ged import GEDIndex
+    from gnnas.space.cell_array import CellArray
+
+    anchor = CellArray.of(anchor, "anchor")
+    if len(anchor) != 1:
+        raise ValueError(f"anchor must hold exactly one cell, got {len(anchor)}")
+    return GEDIndex(cells).lower_bound(anchor[0]).astype("int64")

@@ -6,7 +6,7 @@ at a known, exact distance ``d = 1, 2, ...``. Random pairs are almost never clos
 cells of ``nb101_subset_30k.csv`` about 1 pair in 15,000 is at distance 1), and the exact GED
 of all :math:`30{,}001^2 / 2` pairs is far too slow, so :func:`pairs_by_distance` fills the
 larger distances with random pairs and the small ones from random anchors, computing the exact
-GED from an anchor only to the cells that a cheap lower bound (:func:`ged_lower_bound`) cannot
+GED from an anchor only to the cells that a cheap lower bound (:func:`~gnnas.ged.ged_lower_bound`) cannot
 rule out.
 
 A short tour::
@@ -17,39 +17,25 @@ A short tour::
     >>> i, j = found.pairs[1].T
     >>> stats = distance_statistics(found.distance_array(), abs(acc[i] - acc[j]))
 
-The lower bound is the *branch* bound of Blumenthal and Gamper: pad both cells to 7 vertices
-with an empty label, give every vertex :math:`u` its label :math:`\ell_u`, in-degree
-:math:`\delta^-_u` and out-degree :math:`\delta^+_u`, and let
-
-.. math::
-    c(u, v) = [\ell_u \neq \ell_v]
-        + \tfrac{1}{2}\big(|\delta^-_u - \delta^-_v| + |\delta^+_u - \delta^+_v|\big).
-
-An edge insertion or deletion changes the degrees of exactly two endpoints by one, so for every
-bijection :math:`\pi` the cost of :math:`\pi` is at least :math:`\sum_u c(u, \pi(u))`, and the
-GED is at least the assignment cost :math:`\min_\pi \sum_u c(u, \pi(u))`, which is in turn at
-least :math:`\max\big(\sum_u \min_v c(u, v), \sum_v \min_u c(u, v)\big)`, rounded up. On random
-pairs of the 30k table this rules out all but about 0.4% of the cells for ``d ≤ 1`` and about 5%
-for ``d ≤ 2``.
+The lower bound is :func:`gnnas.ged.ged_lower_bound` (label histograms, sorted degrees, and the
+per-vertex assignment bound), computed from each anchor to every cell by
+:meth:`gnnas.ged.GEDIndex.lower_bound`. On random pairs of the 30k table it rules out all but
+at most about 0.4% of the cells for ``d ≤ 1`` and 5% for ``d ≤ 2``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from scipy import stats
 
-from gnnas.ged import CellTable
-from gnnas.space.ops import INPUT, MAX_VERTICES, OPS, OUTPUT
+from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
 
 __all__ = [
-    "PaddedCells",
     "DistancePairs",
-    "ged_lower_bound",
     "pairs_by_distance",
     "random_pairs",
     "anchors_with_positives",
@@ -60,162 +46,6 @@ __all__ = [
 
 #: Quantiles reported per distance by :func:`distance_statistics`.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-# vertex signatures: code = ((label + 1) * 7 + in_degree) * 7 + out_degree, label -1 for padding
-_NUM_SIGNATURES = (len(OPS) + 1) * MAX_VERTICES * MAX_VERTICES
-_SIGNATURE_LABEL = np.arange(_NUM_SIGNATURES) // (MAX_VERTICES * MAX_VERTICES) - 1
-_SIGNATURE_IN = np.arange(_NUM_SIGNATURES) // MAX_VERTICES % MAX_VERTICES
-_SIGNATURE_OUT = np.arange(_NUM_SIGNATURES) % MAX_VERTICES
-
-
-def _check_pruned(matrices: np.ndarray, op_indices: np.ndarray) -> None:
-    """Raises ``ValueError`` unless every row is a pruned cell in the padded layout."""
-    if op_indices.shape != matrices.shape[:2]:
-        raise ValueError(f"op_indices must have shape {matrices.shape[:2]}, got {op_indices.shape}")
-    real = op_indices >= 0  # (N, 7)
-    num_vertices = real.sum(axis=1)
-    rows = np.arange(len(matrices))
-    slot = np.arange(MAX_VERTICES)[None, :]
-    in_degree, out_degree = matrices.sum(axis=1), matrices.sum(axis=2)
-    bad = (
-        (real != (slot < num_vertices[:, None])).any(axis=1)  # padding only after the cell
-        | (num_vertices < 2)
-        | (op_indices[:, 0] != OPS.index(INPUT))
-        | (op_indices[rows, np.maximum(num_vertices, 1) - 1] != OPS.index(OUTPUT))
-        | (np.tril(matrices) > 0).any(axis=(1, 2))  # edges go from lower to higher vertices
-        | ((in_degree == 0) & real & (slot > 0)).any(axis=1)  # every vertex but the input has an in-edge
-        | ((out_degree == 0) & real & (slot < num_vertices[:, None] - 1)).any(axis=1)  # ... and an out-edge
-        | ((in_degree + out_degree > 0) & ~real).any(axis=1)
-    )
-    if bad.any():
-        raise ValueError(
-            f"{int(bad.sum())} rows of the cell table are not pruned cells in the padded layout "
-            f"(first: row {int(np.flatnonzero(bad)[0])}); expected the V × V upper-triangular matrix of a "
-            "pruned cell in the top-left corner, input first, output at vertex V - 1, -1 as padding"
-        )
-
-
-@dataclass(frozen=True)
-class PaddedCells:
-    r"""Cells padded to 7 vertices, as arrays: a :class:`~gnnas.ged.CellTable` with vertex degrees.
-
-    The distance functions of :mod:`gnnas.ged` accept it as a table, and :func:`ged_lower_bound`
-    reads its labels and degrees; build it once (:meth:`from_cells`) and index it with an array
-    to take a sub-table without copying cells one by one.
-
-    Attributes:
-        matrices (numpy.ndarray): ``uint8`` ``(N, 7, 7)`` adjacency, the cell's ``V × V`` matrix in
-            the top-left corner.
-        op_indices (numpy.ndarray): ``int8`` ``(N, 7)`` index of each vertex's op in
-            :data:`~gnnas.space.ops.OPS`, ``-1`` for padding.
-        hashes (numpy.ndarray, optional): ``(N,)`` module hashes (strings), when known.
-    """
-
-    matrices: np.ndarray
-    op_indices: np.ndarray
-    hashes: np.ndarray | None = None
-
-    @classmethod
-    def from_cells(cls, cells: Sequence[ArchSpec] | CellTable) -> PaddedCells:
-        """Pads a sequence of cells, or takes the arrays of a cell table.
-
-        Args:
-            cells (Sequence[ArchSpec] | CellTable): the cells, e.g. ``table.specs()`` or
-                ``gnnas.space.enumerate_cells()``.
-
-        Returns:
-            PaddedCells: ``N = len(cells)`` padded cells.
-
-        Raises:
-            ValueError: if ``cells`` is neither a sequence of :class:`ArchSpec` nor a table, or a
-                table row is not a pruned cell.
-        """
-        if isinstance(cells, PaddedCells):
-            return cells
-        if hasattr(cells, "matrices") and hasattr(cells, "op_indices"):
-            matrices = np.asarray(cells.matrices).astype(np.uint8, copy=False)
-            op_indices = np.asarray(cells.op_indices).astype(np.int8, copy=False)
-            if matrices.ndim != 3 or matrices.shape[1:] != (MAX_VERTICES, MAX_VERTICES):
-                raise ValueError(f"a cell table needs matrices of shape (N, 7, 7), got {matrices.shape}")
-            _check_pruned(matrices, op_indices)
-            hashes = getattr(cells, "hashes", None)
-            return cls(matrices, op_indices, None if hashes is None else np.asarray(hashes))
-        if isinstance(cells, (str, bytes)) or not isinstance(cells, Sequence):
-            raise ValueError(
-                f"cells must be a sequence of ArchSpec or a cell table, got {type(cells).__name__}"
-            )
-        num = len(cells)
-        matrices = np.zeros((num, MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
-        op_indices = np.full((num, MAX_VERTICES), -1, dtype=np.int8)
-        for n, spec in enumerate(cells):
-            if not isinstance(spec, ArchSpec):
-                raise ValueError(f"cells[{n}] must be an ArchSpec, got {type(spec).__name__}")
-            v = spec.num_vertices
-            matrices[n, :v, :v] = spec.matrix
-            op_indices[n, :v] = spec.op_indices
-        return cls(matrices, op_indices)  # hashes are not needed here, and cost an MD5 per cell
-
-    def __len__(self) -> int:
-        return len(self.matrices)
-
-    def __getitem__(self, index: int | slice | np.ndarray) -> PaddedCells:
-        index = np.atleast_1d(np.arange(len(self))[index])
-        hashes = None if self.hashes is None else self.hashes[index]
-        return PaddedCells(self.matrices[index], self.op_indices[index], hashes)
-
-    def spec(self, index: int) -> ArchSpec:
-        """Returns cell ``index`` as an :class:`ArchSpec`."""
-        v = int((self.op_indices[index] >= 0).sum())
-        return ArchSpec(self.matrices[index, :v, :v], [OPS[i] for i in self.op_indices[index, :v]])
-
-    @cached_property
-    def signatures(self) -> np.ndarray:
-        """numpy.ndarray: ``int16`` ``(N, 7)`` code of each vertex's (label, in-degree, out-degree)."""
-        labels = self.op_indices.astype(np.int16) + 1
-        return (labels * MAX_VERTICES + self.in_degree) * MAX_VERTICES + self.out_degree
-
-    @cached_property
-    def in_degree(self) -> np.ndarray:
-        """numpy.ndarray: ``int16`` ``(N, 7)`` in-degree of each vertex (0 for padding)."""
-        return self.matrices.sum(axis=1, dtype=np.int16)
-
-    @cached_property
-    def out_degree(self) -> np.ndarray:
-        """numpy.ndarray: ``int16`` ``(N, 7)`` out-degree of each vertex (0 for padding)."""
-        return self.matrices.sum(axis=2, dtype=np.int16)
-
-
-def ged_lower_bound(anchor: PaddedCells, cells: PaddedCells) -> np.ndarray:
-    r"""A lower bound on the exact graph edit distance from one anchor to many cells.
-
-    The branch bound of the module docstring; it costs about 150 array operations per cell,
-    tens of times less than the exact distance, and rules out most cells for small distances.
-
-    Args:
-        anchor (PaddedCells): one cell (``len(anchor) == 1``).
-        cells (PaddedCells): ``N`` cells.
-
-    Returns:
-        numpy.ndarray: int64 ``(N,)``, each entry at most the exact GED from the anchor.
-
-    Raises:
-        ValueError: if ``anchor`` holds more than one cell.
-    """
-    if len(anchor) != 1:
-        raise ValueError(f"anchor must hold exactly one cell, got {len(anchor)}")
-    # a vertex's signature (label, in-degree, out-degree) is one of _NUM_SIGNATURES codes, so
-    # the anchor's doubled branch costs form a (7, _NUM_SIGNATURES) table and the (7, N, 7) cost
-    # of every anchor vertex u against every cell vertex v is a gather from it
-    mine = anchor.signatures[0]
-    cost = (
-        2 * (_SIGNATURE_LABEL[mine][:, None] != _SIGNATURE_LABEL[None, :])
-        + np.abs(_SIGNATURE_IN[mine][:, None] - _SIGNATURE_IN[None, :])
-        + np.abs(_SIGNATURE_OUT[mine][:, None] - _SIGNATURE_OUT[None, :])
-    ).astype(np.int8)
-    rows = cost[:, cells.signatures].min(axis=2).sum(axis=0, dtype=np.int16)  # Σ_u min_v c(u, v)
-    cols = cost.min(axis=0)[cells.signatures].sum(axis=1, dtype=np.int16)  # Σ_v min_u c(u, v)
-    return (np.maximum(rows, cols).astype(np.int64) + 1) // 2
-
 
 @dataclass
 class DistancePairs:
@@ -253,7 +83,7 @@ class DistancePairs:
 
 
 def pairs_by_distance(
-    cells: Sequence[ArchSpec] | CellTable,
+    cells: Sequence[ArchSpec] | CellArray,
     distances: Iterable[int] = range(1, 7),
     pairs_per_distance: int = 1000,
     *,
@@ -275,7 +105,7 @@ def pairs_by_distance(
     **Anchors.** Close pairs are rare (on the 30,001 cells of ``nb101_subset_30k.csv``, about 1
     random pair in 15,000 is at distance 1), so the distances left open are searched from random
     anchors, drawn without replacement: for each anchor, the exact GED
-    (:func:`gnnas.ged.pairwise_ged`) is computed to every cell whose :func:`ged_lower_bound` is at
+    (:func:`gnnas.ged.pairwise_ged`) is computed to every cell whose :func:`~gnnas.ged.ged_lower_bound` is at
     most the largest open distance, and up to ``max_pairs_per_anchor`` of the anchor's partners at
     each open distance, drawn at random, are kept. Capping the partners per anchor spreads each
     distance over many anchors (a cell has thousands of partners at distance 6 and one or two at
@@ -283,8 +113,9 @@ def pairs_by_distance(
     are not independent.
 
     Args:
-        cells (Sequence[ArchSpec] | CellTable): the cells to pair, all distinct (e.g. the rows of
-            a NAS-Bench-101 table, or a :class:`PaddedCells`).
+        cells (Sequence[ArchSpec] | CellArray): the cells to pair, all distinct (e.g. ``table.cells``
+            of a NAS-Bench-101 table), or anything :meth:`CellArray.of
+            <gnnas.space.CellArray.of>` accepts.
         distances (Iterable[int], optional): the distances wanted, each :math:`\geq 1`.
             (default: ``range(1, 7)``)
         pairs_per_distance (int, optional): stop searching a distance once it has this many
@@ -308,7 +139,7 @@ def pairs_by_distance(
         ValueError: if a distance is below 1, a count is out of range, or there are fewer than 2
             cells.
     """
-    from gnnas.ged import paired_ged, pairwise_ged
+    from gnnas.ged import GEDIndex, paired_ged, pairwise_ged
 
     wanted = sorted({int(d) for d in distances})
     if not wanted or wanted[0] < 1:
@@ -321,7 +152,7 @@ def pairs_by_distance(
         )
     if max_pairs_per_anchor is not None and max_pairs_per_anchor < 1:
         raise ValueError(f"max_pairs_per_anchor must be >= 1 or None, got {max_pairs_per_anchor}")
-    table = PaddedCells.from_cells(cells)
+    table = CellArray.of(cells)
     num_cells = len(table)
     if num_cells < 2:
         raise ValueError(f"need at least 2 cells to pair, got {num_cells}")
@@ -361,16 +192,18 @@ def pairs_by_distance(
 
     # phase 2: anchors, for the distances still open
     order = rng.permutation(num_cells)[:max_anchors]
+    index: GEDIndex | None = None  # the bounds' summaries of every cell, made once
     for searched, a in enumerate(order.tolist(), start=1):
         open_ = [d for d in wanted if count[d] < pairs_per_distance]
         if not open_:
             break
-        bound = ged_lower_bound(table[a], table)
-        bound[a] = np.iinfo(np.int64).max  # never pair a cell with itself
+        index = GEDIndex(table) if index is None else index
+        bound = index.lower_bound(table[a])
+        bound[a] = np.iinfo(bound.dtype).max  # never pair a cell with itself
         candidates = np.flatnonzero(bound <= open_[-1])
         result.num_bounded += num_cells
         result.num_exact += len(candidates)
-        exact = pairwise_ged(table[a], table[candidates])[0] if len(candidates) else np.zeros(0, np.int32)
+        exact = pairwise_ged(table[[a]], table[candidates])[0] if len(candidates) else np.zeros(0, np.int32)
         for d in open_:
             partners = candidates[exact == d]
             partners = partners[[(min(a, b), max(a, b)) not in seen for b in partners.tolist()]]

@@ -22,14 +22,19 @@ of the 7 slots.
   for any bijection, :math:`\sum_j |x_{\pi(j)} - y_j|` is smallest when both sequences are sorted
   (the rearrangement inequality). This bound is never below the edge-count difference
   :math:`\big||E_1| - |E_2|\big|`, which it implies.
-* **Per-vertex assignment.** Coupling the two terms vertex by vertex: for every bijection,
+* **Per-vertex assignment** (the *branch* bound of Blumenthal and Gamper). Coupling the two
+  terms vertex by vertex: for every bijection,
   :math:`c(\sigma) \ge \sum_i w(i, \sigma(i))` with
   :math:`w(i, j) = [\ell_1(i) \ne \ell_2(j)] + \frac12 |d^+_1(i) - d^+_2(j)| + \frac12 |d^-_1(i) - d^-_2(j)|`
   (the same two arguments, slot by slot), and :math:`\sum_i w(i, \sigma(i))` is at least the sum
   of the row minima :math:`\sum_i \min_j w(i, j)` and at least the sum of the column minima.
   This bound is much tighter for cells that differ little; it costs 49 entries per pair, so
   :func:`~gnnas.ged.nearest_cells` computes it only for the candidates that the first two leave in
-  play. The result is the largest of the bounds, rounded up.
+  play. From one cell to many (:meth:`GEDIndex.lower_bound <gnnas.ged.GEDIndex.lower_bound>`,
+  :func:`~gnnas.ged.nearest_cells`) it is a gather: a slot's *signature*
+  :math:`(\ell, d^-, d^+)` takes one of :math:`6 \cdot 7 \cdot 7 = 294` values, so
+  :math:`2 w(i, j)` is read from a :math:`294 \times 294` table. The result is the largest of the
+  bounds, rounded up.
 * **Pinned** (``pin_io=True``). The input and the output keep their slots, so their degree
   differences are counted directly and only the 5 interior slots are sorted:
   :math:`|d^+_1(\text{in}) - d^+_2(\text{in})| + |d^-_1(\text{out}) - d^-_2(\text{out})|` plus the
@@ -64,6 +69,9 @@ class BoundFeatures:
             output.
         labels, out_degree, in_degree (numpy.ndarray): ``(N, 7)`` per slot, natural layout.
         labels_io, out_degree_io, in_degree_io (numpy.ndarray): ``(N, 7)`` per slot, pinned layout.
+        signatures, signatures_io (numpy.ndarray): ``(N, 7)`` per slot, the code
+            ``(label * 7 + in-degree) * 7 + out-degree`` of the slot's label and degrees, in the
+            natural and the pinned layout.
     """
 
     histogram: np.ndarray
@@ -79,13 +87,14 @@ class BoundFeatures:
     labels_io: np.ndarray
     out_degree_io: np.ndarray
     in_degree_io: np.ndarray
+    signatures: np.ndarray
+    signatures_io: np.ndarray
 
     @classmethod
     def of(cls, packed: PackedCells) -> BoundFeatures:
         """Computes the features of packed cells."""
-        matrices = packed.matrices.astype(np.int16)
-        out_degree = matrices.sum(axis=2)  # (N, 7)
-        in_degree = matrices.sum(axis=1)
+        out_degree = np.asarray(packed.cells.out_degree)  # (N, 7) int16
+        in_degree = np.asarray(packed.cells.in_degree)
         order = io_slot_order(packed.num_vertices)
         out_io = np.take_along_axis(out_degree, order, axis=1)
         in_io = np.take_along_axis(in_degree, order, axis=1)
@@ -104,12 +113,30 @@ class BoundFeatures:
             labels_io=packed.labels_io,
             out_degree_io=out_io,
             in_degree_io=in_io,
+            signatures=_signatures(packed.labels, in_degree, out_degree),
+            signatures_io=_signatures(packed.labels_io, in_io, out_io),
         )
 
     def take(self, index: Any) -> BoundFeatures:
         """The features of the cells ``index``."""
         return BoundFeatures(**{name: value[index] for name, value in self.__dict__.items()})
 
+
+def _signatures(labels: np.ndarray, in_degree: np.ndarray, out_degree: np.ndarray) -> np.ndarray:
+    return (labels.astype(np.int16) * NUM_SLOTS + in_degree) * NUM_SLOTS + out_degree
+
+
+# 2 w(i, j) between every two slot signatures (label, in-degree, out-degree): (294, 294) int8
+_SIGNATURE = np.arange((NONE_LABEL + 1) * NUM_SLOTS * NUM_SLOTS)
+_SIGNATURE_LABEL = _SIGNATURE // (NUM_SLOTS * NUM_SLOTS)
+_SIGNATURE_IN = _SIGNATURE // NUM_SLOTS % NUM_SLOTS
+_SIGNATURE_OUT = _SIGNATURE % NUM_SLOTS
+_SIGNATURE_COST = (
+    2 * (_SIGNATURE_LABEL[:, None] != _SIGNATURE_LABEL[None, :])
+    + np.abs(_SIGNATURE_IN[:, None] - _SIGNATURE_IN[None, :])
+    + np.abs(_SIGNATURE_OUT[:, None] - _SIGNATURE_OUT[None, :])
+).astype(np.int8)
+_SIGNATURE_COST.setflags(write=False)
 
 # in the pinned layout, slot 0 (input) and slot 6 (output) may only be matched to themselves
 _SLOTS = np.arange(NUM_SLOTS)
@@ -136,6 +163,10 @@ def cheap_bounds(a: BoundFeatures, b: BoundFeatures, pin_io: bool = False) -> np
 
 def assignment_bounds(a: BoundFeatures, b: BoundFeatures, pin_io: bool = False) -> np.ndarray:
     """Row- and column-minimum assignment bounds, ``a`` and ``b`` broadcast along the first axis."""
+    if len(a.labels) == 1:
+        return one_to_many_assignment(a, b, pin_io)
+    if len(b.labels) == 1:  # the bound, the larger of the row and the column sums, is symmetric
+        return one_to_many_assignment(b, a, pin_io)
     if pin_io:
         la, oa, ia, lb, ob, ib = (a.labels_io, a.out_degree_io, a.in_degree_io,
                                   b.labels_io, b.out_degree_io, b.in_degree_io)
@@ -151,6 +182,27 @@ def assignment_bounds(a: BoundFeatures, b: BoundFeatures, pin_io: bool = False) 
     return ((np.maximum(rows, cols) + 1) // 2).astype(np.int32)
 
 
+def one_to_many_assignment(one: BoundFeatures, many: BoundFeatures, pin_io: bool = False,
+                           rows: np.ndarray | None = None) -> np.ndarray:
+    """:func:`assignment_bounds` of one cell against the cells ``rows`` of ``many`` (all: :obj:`None`),
+    gathered from the signature costs; ``(N,)`` ``int32``."""
+    mine = (one.signatures_io if pin_io else one.signatures)[0]  # (7,)
+    theirs = many.signatures_io if pin_io else many.signatures  # (N, 7)
+    if rows is not None:
+        theirs = theirs[rows]
+    if pin_io:  # input to input and output to output; the 5 interior slots among themselves
+        fixed = (_SIGNATURE_COST[mine[0], theirs[:, 0]].astype(np.int16)
+                 + _SIGNATURE_COST[mine[-1], theirs[:, -1]])
+        mine, theirs = mine[1:-1], theirs[:, 1:-1]
+    cost = _SIGNATURE_COST[mine]  # (k, 294): 2 w(i, ·) for each slot i of the one cell
+    rows = cost[:, theirs].min(axis=2).sum(axis=0, dtype=np.int16)  # Σ_i min_j 2 w(i, j), (N,)
+    cols = cost.min(axis=0)[theirs].sum(axis=1, dtype=np.int16)  # Σ_j min_i 2 w(i, j)
+    if pin_io:
+        rows += fixed
+        cols += fixed
+    return ((np.maximum(rows, cols) + 1) // 2).astype(np.int32)
+
+
 def bounds_from_features(a: BoundFeatures, b: BoundFeatures, pin_io: bool = False) -> np.ndarray:
     """The best of all the bounds, ``a`` and ``b`` broadcast along the first axis, ``int32``."""
     return np.maximum(cheap_bounds(a, b, pin_io), assignment_bounds(a, b, pin_io))
@@ -161,11 +213,12 @@ def ged_lower_bound(cells_a: Any, cells_b: Any, *, pin_io: bool = False) -> np.n
 
     See the module documentation for the bound and its proof. It costs a few operations per pair
     (no permutations) and never exceeds the exact distance; :func:`~gnnas.ged.nearest_cells` uses
-    it to skip candidates.
+    it to skip candidates. From one cell to many, :meth:`GEDIndex.lower_bound
+    <gnnas.ged.GEDIndex.lower_bound>` reuses the candidates' summaries.
 
     Args:
-        cells_a (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
-        cells_b (Sequence[ArchSpec | Data] | CellTable): ``N`` cells.
+        cells_a (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
+        cells_b (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
         pin_io (bool, optional): bound the pinned distance instead (see
             :func:`~gnnas.ged.graph_edit_distance`). (default: :obj:`False`)
 

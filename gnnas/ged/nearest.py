@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gnnas.ged.bounds import BoundFeatures, assignment_bounds, cheap_bounds
+from gnnas.ged.bounds import BoundFeatures, bounds_from_features, cheap_bounds, one_to_many_assignment
 from gnnas.ged.exact import _check_workers, one_to_many
 from gnnas.ged.packing import PackedCells, as_spec, pack
 
@@ -30,12 +30,12 @@ class GEDIndex:
     many times.
 
     Args:
-        candidates (Sequence[ArchSpec | Data] | CellTable): the cells to search, e.g.
-            ``gnnas.space.enumerate_cells()`` or the cells of a benchmark table. A table must have
-            ``hashes`` (ties are broken by hash).
+        candidates (Sequence[ArchSpec | Data] | CellArray): the cells to search, e.g.
+            ``gnnas.space.enumerate_cells()`` or ``table.cells`` of a benchmark table (ties are
+            broken by hash).
 
     Raises:
-        ValueError: if a candidate is not a cell, or a table has no ``hashes``.
+        ValueError: if a candidate is not a cell.
 
     Example::
 
@@ -47,8 +47,6 @@ class GEDIndex:
 
     def __init__(self, candidates: Any) -> None:
         self.packed: PackedCells = pack(candidates, "candidates")
-        if self.packed.hashes is None or len(self.packed.hashes) != len(self.packed):
-            raise ValueError("candidates need one hash per cell (a table must have a `hashes` array)")
         self.features = BoundFeatures.of(self.packed)
 
     def __len__(self) -> int:
@@ -56,6 +54,22 @@ class GEDIndex:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_cells={len(self)})"
+
+    def lower_bound(self, cell: Any, *, pin_io: bool = False) -> np.ndarray:
+        """:func:`~gnnas.ged.ged_lower_bound` from ``cell`` to every candidate.
+
+        Args:
+            cell (ArchSpec | torch_geometric.data.Data): the cell.
+            pin_io (bool, optional): bound the pinned distance instead. (default: :obj:`False`)
+
+        Returns:
+            numpy.ndarray: ``(N,)`` ``int32`` lower bounds, in the order of the candidates.
+
+        Raises:
+            ValueError: if ``cell`` is not a cell.
+        """
+        query = BoundFeatures.of(pack([as_spec(cell)], "cell"))
+        return bounds_from_features(query, self.features, pin_io)
 
     def nearest(
         self, cell: Any, k: int = 1, *, pin_io: bool = False, num_workers: int | None = None
@@ -79,7 +93,7 @@ class GEDIndex:
             if t < len(edges) - 1:  # candidates whose cheap bound is t: add their assignment bound
                 new = order[edges[t]:edges[t + 1]]
                 strong = np.concatenate([np.zeros(0, np.int32)] + [
-                    assignment_bounds(fq, self.features.take(new[i:i + _CHUNK]), pin_io)
+                    one_to_many_assignment(fq, self.features, pin_io, new[i:i + _CHUNK])
                     for i in range(0, len(new), _CHUNK)
                 ])
                 pending_rows = np.concatenate([pending_rows, new])
@@ -99,7 +113,6 @@ class GEDIndex:
         keep = distances <= kth
         rows, distances = rows[keep], distances[keep]
         hashes = self.packed.hashes
-        assert hashes is not None  # checked in __init__
         order = np.lexsort((hashes[rows], distances))[:k]
         return rows[order], distances[order]
 
@@ -115,7 +128,7 @@ def nearest_cells(
 
     Args:
         cell (ArchSpec | torch_geometric.data.Data): the query cell.
-        candidates (Sequence[ArchSpec | Data] | CellTable | GEDIndex): the cells to search; pass a
+        candidates (Sequence[ArchSpec | Data] | CellArray | GEDIndex): the cells to search; pass a
             :class:`GEDIndex` to reuse the packing across queries.
         k (int, optional): number of nearest cells. (default: :obj:`1`)
         pin_io (bool, optional): use the pinned distance (see

@@ -1,4 +1,4 @@
-"""Tests of gnnas.analysis.locality: padded cells, the GED lower bound, pairs by distance, statistics."""
+"""Tests of gnnas.analysis.locality: the GED lower bound from anchors, pairs by distance, statistics."""
 
 import json
 
@@ -7,17 +7,15 @@ import pytest
 
 from gnnas import ArchSpec
 from gnnas.analysis import (
-    PaddedCells,
     anchors_with_positives,
     distance_statistics,
-    ged_lower_bound,
     pairs_by_distance,
     random_pairs,
     spearman,
     within_group_pairs,
 )
-from gnnas.ged import graph_edit_distance, pairwise_ged
-from gnnas.space import INTERIOR_OPS
+from gnnas.ged import GEDIndex, graph_edit_distance, pairwise_ged
+from gnnas.space import INTERIOR_OPS, CellArray
 from gnnas.transforms import edit_cell
 
 CHAIN = ArchSpec([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
@@ -58,61 +56,16 @@ def neighbourhood() -> list[ArchSpec]:
     return list(cells.values())
 
 
-# ------------------------------------------------------------------------------------ PaddedCells
-def test_padded_cells_from_specs():
-    cells = PaddedCells.from_cells([CHAIN, DIAMOND])
-    assert len(cells) == 2 and cells.hashes is None
-    assert cells.matrices.shape == (2, 7, 7) and cells.op_indices.shape == (2, 7)
-    assert cells.op_indices[0].tolist() == [0, 1, 4, -1, -1, -1, -1]
-    assert cells.in_degree[1].tolist() == [0, 1, 1, 2, 0, 0, 0]
-    assert cells.out_degree[1].tolist() == [2, 1, 1, 0, 0, 0, 0]
-    assert cells.spec(1) == DIAMOND and cells[1].spec(0) == DIAMOND
-    assert len(cells[np.array([1, 0, 1])]) == 3
-
-
-def test_padded_cells_from_table_and_rejects():
-    specs = random_cells(30, seed=0)
-    padded = PaddedCells.from_cells(specs)
-    again = PaddedCells.from_cells(padded)
-    assert again is padded
-
-    class Table:
-        matrices = padded.matrices
-        op_indices = padded.op_indices
-        hashes = np.array([spec.hash for spec in specs])
-
-    table = PaddedCells.from_cells(Table())
-    assert [table.spec(i) for i in range(len(specs))] == specs
-    assert table[3].hashes.tolist() == [specs[3].hash]
-
-    class Dangling(Table):  # an interior vertex with no out-edge is not a pruned cell
-        matrices = np.zeros((1, 7, 7), dtype=np.uint8)
-        op_indices = np.array([[0, 1, 1, 4, -1, -1, -1]], dtype=np.int8)
-        hashes = None
-
-    Dangling.matrices[0, 0, 1] = Dangling.matrices[0, 1, 3] = Dangling.matrices[0, 0, 2] = 1
-    with pytest.raises(ValueError, match="not pruned"):
-        PaddedCells.from_cells(Dangling())
-
-    class WrongShape(Table):
-        matrices = np.zeros((2, 5, 5), dtype=np.uint8)
-
-    with pytest.raises(ValueError, match=r"\(N, 7, 7\)"):
-        PaddedCells.from_cells(WrongShape())
-    with pytest.raises(ValueError, match="sequence of ArchSpec"):
-        PaddedCells.from_cells("cells")
-    with pytest.raises(ValueError, match=r"cells\[1\]"):
-        PaddedCells.from_cells([CHAIN, "not a cell"])
-
-
 # ------------------------------------------------------------------------------------ lower bound
 def test_lower_bound_is_a_lower_bound(neighbourhood):
-    table = PaddedCells.from_cells(neighbourhood)
+    # the bound that pairs_by_distance uses from each anchor: gnnas.ged's, through a GEDIndex
+    table = CellArray.of(neighbourhood)
+    index = GEDIndex(table)
     exact = pairwise_ged(neighbourhood[:60], neighbourhood)
     bounds = []
     for a in range(60):
-        bound = ged_lower_bound(table[a], table)
-        assert bound.dtype == np.int64 and bound.shape == (len(table),)
+        bound = index.lower_bound(table[a])
+        assert bound.dtype == np.int32 and bound.shape == (len(table),)
         assert (bound <= exact[a]).all()
         assert bound[a] == 0
         bounds.append(bound)
@@ -122,15 +75,25 @@ def test_lower_bound_is_a_lower_bound(neighbourhood):
     assert (bounds[far] > 2).mean() > 0.5  # a useful bound: it rules out most far pairs
 
 
+def test_old_names_warn_and_lead_to_their_one_home(neighbourhood):
+    import gnnas.analysis
+
+    with pytest.warns(DeprecationWarning, match="gnnas.space.CellArray"):
+        assert gnnas.analysis.PaddedCells is CellArray
+    with pytest.warns(DeprecationWarning, match="gnnas.ged.ged_lower_bound"):
+        old_bound = gnnas.analysis.ged_lower_bound
+    cells = CellArray.of(neighbourhood)
+    bound = old_bound(cells[[3]], cells)
+    assert bound.dtype == np.int64 and (bound == GEDIndex(cells).lower_bound(neighbourhood[3])).all()
+    with pytest.raises(ValueError, match="exactly one cell"):
+        old_bound(cells[:2], cells)
+
+
 def test_lower_bound_hand_built():
     # relabel one vertex and add one edge: GED 2; the bound sees the label and the degree changes
-    a = PaddedCells.from_cells([CHAIN])
     pool = ArchSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"])
-    b = PaddedCells.from_cells([pool])
-    assert graph_edit_distance(a.spec(0), b.spec(0)) == 2
-    assert ged_lower_bound(a, b).tolist() == [2]
-    with pytest.raises(ValueError, match="exactly one cell"):
-        ged_lower_bound(PaddedCells.from_cells([CHAIN, DIAMOND]), a)
+    assert graph_edit_distance(CHAIN, pool) == 2
+    assert GEDIndex([pool]).lower_bound(CHAIN).tolist() == [2]
 
 
 # ------------------------------------------------------------------------------- pairs by distance

@@ -3,8 +3,8 @@ import pytest
 from ged_helpers import edited, random_cell, renumbered
 
 from gnnas import ArchSpec
-from gnnas.ged import ged_lower_bound, paired_ged
-from gnnas.ged.bounds import BoundFeatures, assignment_bounds, cheap_bounds
+from gnnas.ged import GEDIndex, ged_lower_bound, paired_ged, pairwise_ged
+from gnnas.ged.bounds import BoundFeatures, assignment_bounds, cheap_bounds, one_to_many_assignment
 from gnnas.ged.packing import pack
 
 
@@ -53,3 +53,32 @@ def test_bound_hand_built():
     assert ged_lower_bound([chain], [both]).tolist() == [2]
     with pytest.raises(ValueError, match="same length"):
         ged_lower_bound([chain], [chain, both])
+
+
+@pytest.mark.parametrize("pin_io", [False, True])
+def test_one_to_many_gather_equals_the_broadcast_bound(pin_io):
+    rng = np.random.default_rng(31 + pin_io)
+    a, b = _random_pairs(rng, 400)
+    fa, fb = BoundFeatures.of(pack(a)), BoundFeatures.of(pack(b))
+    rows = rng.permutation(len(b))[:150]
+    for i in range(0, len(a), 20):
+        one = fa.take([i])
+        broadcast = assignment_bounds(fa.take(np.full(len(b), i)), fb, pin_io)  # N x N: the (N, 7, 7) form
+        assert (one_to_many_assignment(one, fb, pin_io) == broadcast).all()
+        assert (assignment_bounds(one, fb, pin_io) == broadcast).all()
+        assert (assignment_bounds(fb, one, pin_io) == broadcast).all()  # the bound is symmetric
+        assert (one_to_many_assignment(one, fb, pin_io, rows) == broadcast[rows]).all()
+
+
+@pytest.mark.parametrize("pin_io", [False, True])
+def test_index_lower_bound_from_one_cell_to_many(pin_io):
+    rng = np.random.default_rng(41 + pin_io)
+    base = [random_cell(rng, int(rng.integers(4, 8))) for _ in range(12)]
+    cells = base + [edited(rng, base[int(rng.integers(12))], int(rng.integers(1, 4))) for _ in range(150)]
+    index = GEDIndex(cells)
+    exact = pairwise_ged(cells[:12], cells, pin_io=pin_io)
+    for i in range(12):
+        bound = index.lower_bound(cells[i], pin_io=pin_io)
+        assert bound.dtype == np.int32 and bound.shape == (len(cells),)
+        assert (bound == ged_lower_bound([cells[i]] * len(cells), cells, pin_io=pin_io)).all()
+        assert (bound <= exact[i]).all() and bound[i] == 0
