@@ -96,8 +96,8 @@ def ged_kernel(cells_a: Any, cells_b: Any = None, *, length_scale: float = 1.0,
     :class:`GaussianProcess` handles.
 
     Args:
-        cells_a (Sequence[ArchSpec] | CellTable): ``N`` cells.
-        cells_b (Sequence[ArchSpec] | CellTable, optional): ``M`` cells; :obj:`None` means
+        cells_a (Sequence[ArchSpec] | CellArray): ``N`` cells.
+        cells_b (Sequence[ArchSpec] | CellArray, optional): ``M`` cells; :obj:`None` means
             ``cells_a``. (default: :obj:`None`)
         length_scale (float, optional): :math:`\ell`. (default: :obj:`1.0`)
         num_workers (int, optional): threads of the distance computation; :obj:`None` uses every

@@ -1,7 +1,7 @@
 r"""The integer codes that the graph edit distance works on, derived from a :class:`~gnnas.space.CellArray`.
 
 The distance functions accept a single cell (an :class:`~gnnas.space.spec.ArchSpec`, or a PyG
-:class:`~torch_geometric.data.Data` as made by :meth:`ArchSpec.to_data`), a sequence of cells,
+:class:`~torch_geometric.data.Data` as made by :meth:`~gnnas.space.ArchSpec.to_data`), a sequence of cells,
 or many cells as a :class:`~gnnas.space.CellArray` (or anything :meth:`CellArray.of
 <gnnas.space.CellArray.of>` accepts, such as the whole space returned by
 ``gnnas.space.enumerate_cells()`` or a benchmark table).
