@@ -1,5 +1,6 @@
-"""Analyses of the search space and of learned embeddings: locality (the paper's Fig. 1 and 2), and
-few-shot accuracy prediction from cell encodings."""
+"""Analyses of the search space and of learned embeddings: locality (the paper's Fig. 1 and 2),
+few-shot accuracy prediction from cell encodings, and statistics over the seeds of search runs
+(the paper's Table 1)."""
 
 import warnings
 from typing import Any
@@ -30,6 +31,14 @@ from gnnas.analysis.predictor import (
     rank_metrics,
     top_precision,
 )
+from gnnas.analysis.statistics import (
+    bootstrap_interval,
+    holm,
+    kaplan_meier,
+    kaplan_meier_median,
+    logrank_test,
+    mann_whitney_test,
+)
 
 __all__ = [
     "DistancePairs",
@@ -52,6 +61,12 @@ __all__ = [
     "mean_interval",
     "moving_average",
     "pretraining_curves",
+    "bootstrap_interval",
+    "kaplan_meier",
+    "kaplan_meier_median",
+    "logrank_test",
+    "mann_whitney_test",
+    "holm",
 ]
 
 
