@@ -250,7 +250,10 @@ class NAOController(nn.Module):
             batch (torch_geometric.data.Data or Batch): the cells, with ``x``, ``edge_index``,
                 ``batch`` and, optionally, the target sequences ``tokens`` ``(B, 27)`` (as made by
                 :func:`~gnnas.nn.utils.cells_to_batch`); without ``tokens`` they are computed from the
-                graphs, which must then be pruned cells.
+                graphs, which must then be pruned cells. A ``grammar_mask`` attribute, bool
+                ``(B, 27, 7)`` (:func:`~gnnas.nn.grammar.grammar_mask` of the tokens, e.g. attached
+                to each cell's graph once and collated), is passed to the decoder instead of being
+                computed again.
             target (torch.Tensor, optional): the targets of the predictor, ``(B,)``.
                 (default: :obj:`None`)
 
@@ -265,7 +268,8 @@ class NAOController(nn.Module):
         """
         z = self.encode(batch)
         tokens = self._tokens_of(batch)
-        log_probs = self.decoder(z, tokens)
+        mask = getattr(batch, "grammar_mask", None)
+        log_probs = self.decoder(z, tokens) if mask is None else self.decoder(z, tokens, mask)
         nll = self._nll(log_probs, tokens)
         prediction = self.predict(z)
         out = {"z": z, "prediction": prediction, "log_probs": log_probs, "nll": nll, "loss": nll}

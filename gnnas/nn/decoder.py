@@ -102,12 +102,15 @@ class GrammarDecoder(nn.Module):
                              f"and {tokens.shape[0]}")
         return self.backbone(z, tokens.long())
 
-    def forward(self, z: Tensor, tokens: Tensor) -> Tensor:
+    def forward(self, z: Tensor, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
         r"""Returns the grammar-masked log-probabilities of each position under teacher forcing.
 
         Args:
             z (torch.Tensor): embeddings, ``(B, in_channels)``.
             tokens (torch.Tensor): target sequences, long ``(B, 27)``, values in ``0 .. 6``.
+            mask (torch.Tensor, optional): ``grammar_mask(tokens)``, bool ``(B, 27, 7)``, when the
+                caller has it already (NAO trains on the same cells for many epochs); not checked
+                against ``tokens``. (default: :obj:`None`, computed here)
 
         Returns:
             torch.Tensor: ``(B, 27, 7)`` log-probabilities; the tokens the grammar forbids after the
@@ -115,13 +118,18 @@ class GrammarDecoder(nn.Module):
             no token is allowed is left unmasked, so no entry is NaN.)
 
         Raises:
-            ValueError: if the shapes do not fit or a token lies outside the vocabulary.
+            ValueError: if the shapes do not fit, a token lies outside the vocabulary, or ``mask``
+                is not a bool ``(B, 27, 7)`` tensor.
         """
         logits = self.logits(z, tokens)
-        mask = grammar_mask(tokens)
+        if mask is None:
+            mask = grammar_mask(tokens)
+        elif mask.dtype != torch.bool or mask.shape != logits.shape:
+            raise ValueError(f"mask must be a bool tensor of shape {tuple(logits.shape)}, "
+                             f"got {mask.dtype} {tuple(mask.shape)}")
         # after an ungrammatical token the state machine can reach a dead end with no token allowed;
         # leave such rows unmasked so that they hold log-probabilities, not NaN
-        mask |= ~mask.any(dim=-1, keepdim=True)
+        mask = mask | ~mask.any(dim=-1, keepdim=True)
         return torch.log_softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
 
     @torch.no_grad()

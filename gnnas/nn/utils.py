@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -74,7 +75,15 @@ def tokens_to_cells(tokens: Tensor) -> list[ArchSpec]:
     if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.shape[1] != SEQ_LEN:
         shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
         raise ValueError(f"tokens must have shape (B, {SEQ_LEN}), got {shape}")
-    return [ArchSpec.from_tokens(row) for row in tokens.tolist()]
+    return [_cell_from_tokens(tuple(row)) for row in tokens.tolist()]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cell_from_tokens(row: tuple[int, ...]) -> ArchSpec:
+    """:meth:`ArchSpec.from_tokens`, remembered: NAO decodes the same rows at step size after step
+    size (its seeds move little), and building a cell (pruning, the hash) costs more than
+    decoding it. A spec is immutable, so the same object can be returned again."""
+    return ArchSpec.from_tokens(row)
 
 
 def _check_positive_ints(**values: int) -> None:

@@ -257,12 +257,16 @@ class NAOSearch(Search):
         return self.outer_epoch < config.outer_epochs
 
     def _graph(self, cell_hash: str) -> Any:
-        """The table cell's PyG graph with its tokens, built once per run."""
+        """The table cell's PyG graph with its tokens and their grammar mask (which the decoder
+        would otherwise recompute in every batch of every inner epoch), built once per run."""
         data = self._graphs.get(cell_hash)
         if data is None:
+            from gnnas.nn.grammar import grammar_mask
             from gnnas.nn.utils import cell_to_data
 
-            data = self._graphs[cell_hash] = cell_to_data(self.oracle.table.spec(cell_hash))
+            data = cell_to_data(self.oracle.table.spec(cell_hash))
+            data.grammar_mask = grammar_mask(data.tokens)  # (1, 27, 7)
+            self._graphs[cell_hash] = data
         return data
 
     def _training_set(self) -> tuple[list[Any], torch.Tensor]:

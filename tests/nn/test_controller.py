@@ -6,6 +6,7 @@ import torch
 from gnnas import ArchSpec, NAOController
 from gnnas.files import DamagedFileError, checksum_path, load_torch, save_torch
 from gnnas.nn import GINEncoder, GrammarDecoder, MLPPredictor, cells_to_batch
+from gnnas.nn.grammar import grammar_mask
 
 from .cells import random_cells
 
@@ -40,6 +41,12 @@ def test_forward_shapes_and_joint_loss():
     assert torch.allclose(out["loss"], expected)
     nll = controller.reconstruction_loss(out["z"], batch.tokens)
     assert torch.allclose(nll, out["nll"])
+    # a grammar mask carried by the batch replaces the decoder's own computation, exactly
+    batch.grammar_mask = grammar_mask(batch.tokens)
+    with_mask = controller(batch, target)
+    assert torch.equal(with_mask["log_probs"], out["log_probs"])
+    assert torch.equal(with_mask["loss"], out["loss"])
+    del batch.grammar_mask
     # without attached tokens, they are computed from the graphs
     del batch.tokens
     assert torch.allclose(controller(batch)["nll"], out["nll"])

@@ -3,6 +3,7 @@ import torch
 
 from gnnas import ArchSpec
 from gnnas.nn import GrammarDecoder, is_grammatical
+from gnnas.nn.grammar import grammar_mask
 from gnnas.space.tokens import slot_layout
 
 from .cells import random_cells
@@ -107,6 +108,22 @@ def test_sampling_follows_the_generator():
 def test_layout_of_forced_positions():
     # vertex 6's op slot (the last position) is always the output token for a 7-vertex cell
     assert slot_layout()[-1] == (6, 6)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_a_given_grammar_mask_gives_the_same_log_probs(backbone):
+    decoder = make_decoder(backbone)
+    tokens = torch.tensor([cell.to_tokens() for cell in random_cells(20, seed=4)])
+    tokens[3, 5] = (tokens[3, 5] + 1) % 7  # an ungrammatical row too
+    z = torch.randn(20, 16)
+    mask = grammar_mask(tokens)
+    before = mask.clone()
+    assert torch.equal(decoder(z, tokens, mask), decoder(z, tokens))
+    assert torch.equal(mask, before)  # not changed in place
+    with pytest.raises(ValueError, match="mask must be a bool tensor"):
+        decoder(z, tokens, mask.long())
+    with pytest.raises(ValueError, match="mask must be a bool tensor"):
+        decoder(z, tokens, mask[:, :26])
 
 
 def test_bad_input():

@@ -85,6 +85,24 @@ def test_reproducible_and_resumable(table, tmp_path, optimizer):
     assert resumed.records == full.records and resumed.extra == full.extra
 
 
+class WithoutMasks(NAOSearch):
+    """The reference: the cells' graphs carry no grammar mask, so the decoder computes it in every
+    batch."""
+
+    def _graph(self, cell_hash):
+        data = super()._graph(cell_hash).clone()
+        del data.grammar_mask
+        return data
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_cached_grammar_masks_change_nothing(table, optimizer):
+    config = NAOConfig(**{**TINY, "optimizer": optimizer, "lr": 0.1 if optimizer == "sgd" else 0.01})
+    fast = NAOSearch(Oracle(table, budget=60, mapping="nearest"), config, seed=5).run()
+    slow = WithoutMasks(Oracle(table, budget=60, mapping="nearest"), config, seed=5).run()
+    assert fast.records == slow.records and fast.extra == slow.extra
+
+
 def test_pretrained_controller_is_copied_not_changed(table):
     controller = NAOController(**TINY["controller_kwargs"])
     before = {k: v.clone() for k, v in controller.state_dict().items()}
