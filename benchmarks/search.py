@@ -1,39 +1,64 @@
 """Search under a query budget on real NAS-Bench-101 data: the paper's Table 1 and Fig. 4.
 
-Rows: NAO started from a controller pretrained with each of the eight metric losses and with
-``NoMetricLoss`` (reconstruction only), NAO from a fresh controller, random search, regularized
-evolution and local search. All share one oracle setting and budget, and the same seeds.
-Columns (mean and std over seeds): queries until the best cell was found, the best validation
-accuracy, its regret to the table's best, its rank in the table, and the median number of queries
-until a cell of the table's top 0.1% was found.
+Rows (named as the search classes name themselves): ``nao:<preset>`` for NAO started from the
+controller pretrained with each of the nine loss presets (the eight metric losses and
+``NoMetricLoss``), ``nao:fresh`` for NAO from a fresh controller, and the baselines ``random``,
+``regularized_evolution`` and ``local_search``. Every row runs the same seeds on the same oracle:
+validation accuracy after 108 epochs, a budget of 1,024 distinct table cells, and on a partial
+table (the bundled 30,001 cells) a proposal outside it is sent to the table cell at the smallest
+exact graph edit distance. Seed k draws the same first random cells in every row (NAO's 128
+initial cells, the first cells of random search, evolution's first population, local search's
+first start).
 
-The table is ``--data``: by default the NAS-Bench-101 sample bundled with gnnas
-(``NASBench101.bundled()``: 30,001 real cells, one-repeat validation accuracy at 108 epochs); a
-proposal outside it is sent to the table cell at the smallest exact graph edit distance (ties by
-hash). With the official file
-(``nasbench_only108.tfrecord``) the same code runs on the whole space without mapping.
+NAO runs with the paper's settings: 128 initial cells, then outer epochs, each of 100 inner
+epochs of training (SGD lr 0.1, batch 64, lambda 0.5), 128 seeds, step sizes up to 100 and 128
+new cells, until the budget is spent: 7 outer epochs when each finds its 128 new cells, more
+when some find fewer (their decoder maps the moved seeds back onto cells queried before), up to
+the paper's 50 (a run that ends there below the budget has its times to a top cell censored at
+its own number of queries).
 
-Settings::
+Commands::
 
-    python benchmarks/search.py --quick     # a few minutes once pretrained: 2 seeds, 96 queries
-    python benchmarks/search.py             # the README's run: 5 seeds, 224 queries, short NAO
-    python benchmarks/search.py --full      # the paper's: 5 seeds, 128 + 50 x 128 queries,
-                                            # 100 inner epochs, fully pretrained controllers
+    python benchmarks/search.py --quick          # minutes: 2 seeds, 96 queries, short NAO
+    python benchmarks/search.py                  # Table 1: 13 rows x 10 seeds, budget 1,024
+    python benchmarks/search.py --rows random nao:fresh --seeds 0 1 2   # one machine's share
+    python benchmarks/search.py --merge          # the table from the finished runs in --out
+    python benchmarks/search.py --check docs/results/table1.json --rows nao:MarginLoss --seeds 0
 
-Every setting can be overridden (``--seeds``, ``--budget``, ``--outer-epochs``, ...). Each run
-writes ``runs/<row>/seed<k>.json`` (its configuration and every query) and checkpoints while it
-runs, so an interrupted benchmark continues where it stopped (``--no-resume`` to start over).
-Results go to ``results/search/``: ``table1.json`` (configuration, every run's summary, the
-aggregates), ``table1.md`` and ``fig4_best_so_far.png``.
+Runs go over ``--workers`` processes (default: one per core), each run on ``--threads`` torch
+threads (default 1). Each finished run is written at once as ``OUT/runs/<row>/seed<k>.json``
+(settings, summary, every query); a run that is already there with the same settings is skipped,
+so a killed sweep continues where it stopped (an unfinished NAO run from its last outer epoch),
+and one with other settings is an error, never overwritten. Sharding over machines: give each
+its ``--rows`` and ``--seeds``, copy the ``runs/`` folders into one ``--out``, then ``--merge``.
+
+The merge writes ``--report`` (default ``OUT/table1.json``): ``config`` (every setting, the torch
+``threads``, the gnnas version and commit), ``table``, ``rows`` (per row its ``runs``, each with
+its seed, summary figures and ``queries``, the hashes of the queried table cells in order, and
+its ``statistics`` with 95 % bootstrap intervals over seeds), ``tests`` (each pretrained row
+against ``nao:NoMetricLoss``, ``nao:fresh`` and ``regularized_evolution``) and ``verdict``
+(generated sentences); beside it ``table1_fig4.png`` (the paper's Fig. 4), ``table1_survival.png``
+and ``table1_curves.json`` (the plotted curves).
+
+``--check FILE`` reruns runs of a written report for their first ``--check-epochs`` outer epochs
+(2: 384 queries with the paper's settings; for a baseline as many queries) with the report's
+settings and thread count, and compares the queries one by one.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import multiprocessing
+import os
 import platform
+import subprocess
 import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -42,337 +67,782 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-BASELINES = ("random", "regularized_evolution", "local_search")
-NAO_FRESH = "nao:fresh"
+#: Rows every pretrained row is tested against.
+REFERENCES = ("nao:NoMetricLoss", "nao:fresh", "regularized_evolution")
+#: Window of the moving average of Fig. 4 (the paper's).
+WINDOW = 128
+#: Bootstrap settings of the intervals.
+BOOTSTRAP = {"confidence": 0.95, "num_resamples": 10_000, "seed": 0}
 
-# The NAO controller is trained with Adam (lr 0.01) in the two small settings: with controllers
-# pretrained for only a few iterations, SGD at the paper's rate barely trains the decoder, which then
-# decodes almost every embedding to cells queried before (see the README's search section).
+# The paper's NAO and the issue's budget; --quick shrinks everything (and NAO then trains with Adam:
+# SGD at lr 0.1 barely moves a controller in so few steps). "iterations" is the pretraining of
+# the controllers: None is the paper's 2 epochs (the shipped controllers).
 SETTINGS: dict[str, dict[str, Any]] = {
-    "quick": dict(seeds=2, num_init=32, outer_epochs=4, inner_epochs=30, num_seeds=32, num_candidates=16,
-                  max_step_size=20, optimizer="adam", lr=0.01, pretrain_iterations=30),
-    "default": dict(seeds=5, num_init=64, outer_epochs=5, inner_epochs=40, num_seeds=64, num_candidates=32,
-                    max_step_size=20, optimizer="adam", lr=0.01, pretrain_iterations=30),
-    "full": dict(seeds=5, num_init=128, outer_epochs=50, inner_epochs=100, num_seeds=128, num_candidates=128,
-                 max_step_size=100, optimizer="sgd", lr=0.1, pretrain_iterations=None),
+    "table1": dict(seeds=list(range(10)), budget=1024, num_init=128, outer_epochs=50, inner_epochs=100,
+                   num_seeds=128, num_candidates=128, max_step_size=100, optimizer="sgd", lr=0.1,
+                   iterations=None, pretrain_optimizer=None, pretrain_lr=None, at=[256, 512, 1024]),
+    "quick": dict(seeds=[0, 1], budget=96, num_init=32, outer_epochs=50, inner_epochs=20, num_seeds=32,
+                  num_candidates=32, max_step_size=20, optimizer="adam", lr=0.01, iterations=30,
+                  pretrain_optimizer="adam", pretrain_lr=1e-3, at=[32, 64, 96]),
 }
+_NAO_KEYS = ("num_init", "outer_epochs", "inner_epochs", "num_seeds", "num_candidates", "max_step_size",
+             "optimizer", "lr")
+
+
+# ---------------------------------------------------------------------------------------- rows
+def baseline_rows() -> list[str]:
+    """The baselines by their classes' names: random, regularized_evolution, local_search."""
+    from gnnas.search import LocalSearch, RandomSearch, RegularizedEvolution
+
+    return [RandomSearch.name, RegularizedEvolution.name, LocalSearch.name]
 
 
 def nao_rows() -> list[str]:
+    """``nao:<preset>`` for the nine presets, then ``nao:fresh``."""
     from gnnas.pretrain.presets import PRESET_NAMES
+    from gnnas.search import NAOSearch
 
-    return [f"nao:{name}" for name in PRESET_NAMES]
+    return [f"{NAOSearch.name}:{name}" for name in (*PRESET_NAMES, "fresh")]
 
 
+def all_rows() -> list[str]:
+    return [*nao_rows(), *baseline_rows()]
+
+
+def preset_of(row: str) -> str | None:
+    """The loss preset of a pretrained NAO row, else :obj:`None`."""
+    method, _, preset = row.partition(":")
+    return preset if method == "nao" and preset != "fresh" else None
+
+
+def slug(row: str) -> str:
+    return row.replace(":", "_")
+
+
+# ---------------------------------------------------------------------------------------- settings
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
-                        help="a CSV table or the official .tfrecord file (default: the 30k sample bundled "
-                             "with gnnas)")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a few minutes: 2 seeds, tiny budget")
-    size.add_argument("--full", action="store_true", help="the paper's settings (hours per row on a CPU)")
-    parser.add_argument("--rows", nargs="+", default=None,
-                        help="rows to run: nao:<preset> (e.g. nao:MarginLoss), nao:fresh, random, "
-                             "regularized_evolution, local_search (default: all)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per row (0 .. seeds-1)")
-    parser.add_argument("--budget", type=int, default=None,
-                        help="queries per run (default: num_init + outer_epochs * num_candidates)")
-    for name in ("num_init", "outer_epochs", "inner_epochs", "num_seeds", "num_candidates", "max_step_size"):
-        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None, help=f"NAO {name}")
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="NAO optimizer")
-    parser.add_argument("--lr", type=float, default=None, help="NAO learning rate")
-    parser.add_argument("--pretrain-iterations", type=int, default=None,
-                        help="pretraining iterations of the cached controllers (0: the paper's 2 epochs)")
-    parser.add_argument("--pretrain-seed", type=int, default=0)
-    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default="sgd",
-                        help="optimizer of the pretraining (sgd: the paper's, lr 1.0)")
+                        help="a CSV table or the official .tfrecord file (default: the bundled 30,001 cells)")
+    parser.add_argument("--quick", action="store_true", help="a few minutes: 2 seeds, 96 queries, short NAO")
+    parser.add_argument("--rows", nargs="+", metavar="ROW", default=None,
+                        help="rows to run or merge: nao:<preset> (e.g. nao:MarginLoss), nao:fresh, random, "
+                             "regularized_evolution, local_search (default: all 13)")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED", default=None,
+                        help="seeds of every row (default: 0 .. 9; --quick: 0 1)")
+    parser.add_argument("--budget", type=int, default=None, help="queries per run (default: 1,024)")
+    parser.add_argument("--at", type=int, nargs="+", metavar="QUERIES", default=None,
+                        help="numbers of queries after which the best cell so far is reported "
+                             "(default: 256 512 1024)")
+    for name in _NAO_KEYS:
+        kind = str if name == "optimizer" else float if name == "lr" else int
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                            help=f"NAO's {name.replace('_', ' ')} (default: the paper's)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="pretraining iterations of the controllers, trained once and cached "
+                             "(default: the paper's 2 epochs, the shipped controllers)")
+    parser.add_argument("--pretrain-seed", type=int, default=0, help="seed of the controllers' pretraining")
+    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam", "adamw"), default=None,
+                        help="optimizer of the controllers' pretraining (default: the paper's sgd)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
-                        help="pretraining learning rate (default: 1.0 for sgd, 0.001 for adam)")
-    parser.add_argument("--population-size", type=int, default=50, help="regularized evolution")
-    parser.add_argument("--sample-size", type=int, default=10, help="regularized evolution")
+                        help="learning rate of the controllers' pretraining (default: the paper's 1.0)")
+    parser.add_argument("--population-size", type=int, default=50, help="regularized evolution's population")
+    parser.add_argument("--sample-size", type=int, default=10, help="regularized evolution's tournament")
     parser.add_argument("--top-fraction", type=float, default=0.001,
-                        help="the 'top' of the table that the queries-to-top column measures")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "search")
-    parser.add_argument("--no-resume", action="store_true", help="rerun runs whose results exist")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; the small NAO networks run fastest on one (default: 1)")
+                        help="the top of the table whose first hit is timed (default: 0.001, the top 0.1%%)")
+    parser.add_argument("--out", type=Path, default=Path("results/search"),
+                        help="output folder: runs/<row>/seed<k>.json and the report "
+                             "(default: results/search)")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="the merged table (default: OUT/table1.json); figures are written beside it")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes running rows and seeds (default: one per core)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of each run (default: 1)")
+    parser.add_argument("--merge", action="store_true", help="only merge the finished runs in --out")
+    parser.add_argument("--check", type=Path, metavar="REPORT", default=None,
+                        help="rerun runs of REPORT (--rows, --seeds; default: every row's first seed) for "
+                             "--check-epochs outer epochs and compare their queries")
+    parser.add_argument("--check-epochs", type=int, default=2,
+                        help="outer epochs of NAO (for a baseline: as many queries) that --check reruns")
     return parser
 
 
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
-    name = "quick" if args.quick else "full" if args.full else "default"
+    """The settings of the sweep: the preset (``--quick`` or Table 1's) with the flags over it."""
+    name = "quick" if args.quick else "table1"
     settings = dict(SETTINGS[name], setting=name)
-    for key in ("seeds", "num_init", "outer_epochs", "inner_epochs", "num_seeds", "num_candidates",
-                "max_step_size", "optimizer", "lr"):
+    for key in ("seeds", "budget", *_NAO_KEYS, "iterations", "pretrain_optimizer", "pretrain_lr", "at"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    if args.pretrain_iterations is not None:
-        settings["pretrain_iterations"] = args.pretrain_iterations or None
-    nao_queries = settings["num_init"] + settings["outer_epochs"] * settings["num_candidates"]
-    settings["budget"] = args.budget or nao_queries
-    settings["rows"] = args.rows or [*nao_rows(), NAO_FRESH, *BASELINES]
-    for row in settings["rows"]:
-        if row not in BASELINES and not row.startswith("nao:"):
-            raise SystemExit(f"unknown row {row!r}")
-    pretrain_lr = args.pretrain_lr or (1.0 if args.pretrain_optimizer == "sgd" else 1e-3)
-    settings.update(pretrain_optimizer=args.pretrain_optimizer, pretrain_lr=pretrain_lr)
+    settings["rows"] = list(args.rows or all_rows())
     settings.update(pretrain_seed=args.pretrain_seed, population_size=args.population_size,
-                    sample_size=args.sample_size, top_fraction=args.top_fraction)
+                    sample_size=args.sample_size, top_fraction=args.top_fraction, threads=args.threads)
+    known = all_rows()
+    for row in settings["rows"]:
+        if row not in known:
+            raise SystemExit(f"unknown row {row!r}; expected one of {known}")
+    if any(len(set(settings[key])) < len(settings[key]) for key in ("rows", "seeds")):
+        raise SystemExit("--rows and --seeds must not repeat a value")
+    if min(settings["seeds"]) < 0 or settings["budget"] < 1 or args.threads < 1:
+        raise SystemExit("seeds must be >= 0, --budget and --threads >= 1")
+    if not all(1 <= q <= settings["budget"] for q in settings["at"]):
+        raise SystemExit(f"--at must lie in 1 .. the budget ({settings['budget']}), got {settings['at']}")
+    settings["at"] = sorted(settings["at"])
     return settings
 
 
-def load_table(path: Path) -> Any:
+def method_config(row: str, settings: dict[str, Any]) -> Any:
+    """The settings dataclass of a row's search."""
+    from gnnas.search import LocalSearchConfig, NAOConfig, RandomSearchConfig, RegularizedEvolutionConfig
+
+    if row == "random":
+        return RandomSearchConfig()
+    if row == "regularized_evolution":
+        return RegularizedEvolutionConfig(population_size=settings["population_size"],
+                                          sample_size=settings["sample_size"])
+    if row == "local_search":
+        return LocalSearchConfig()
+    preset = preset_of(row)
+    return NAOConfig(**{key: settings[key] for key in _NAO_KEYS},
+                     controller_init=f"pretrained:{preset}" if preset else "fresh")
+
+
+# ---------------------------------------------------------------------------------------- table
+def load_table(data: Path | str | None) -> Any:
+    """The table: ``data`` (CSV or official file), else the bundled 30,001 cells."""
     from gnnas.nasbench import NASBench101
 
-    if path is None:
-        return NASBench101.bundled()
-    return NASBench101(path)  # a .csv suffix selects the CSV reader
+    return NASBench101.bundled() if data is None else NASBench101(data)  # the suffix selects the reader
 
 
-def make_oracle(table: Any, settings: dict[str, Any]) -> Any:
+def make_oracle(table: Any, budget: int) -> Any:
     from gnnas.search import Oracle
     from gnnas.space import NUM_CELLS
 
-    mapping = None if len(table) >= NUM_CELLS else "nearest"
-    return Oracle(table, budget=settings["budget"], mapping=mapping)
+    return Oracle(table, budget=budget, mapping=None if len(table) >= NUM_CELLS else "nearest")
 
 
-class Controllers:
-    """Pretrained controllers, each loaded (or trained, through the module's cache) once."""
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.settings = settings
-        self.loaded: dict[str, Any] = {}
-
-    def config(self, preset: str) -> Any:
-        """The pretraining settings of a preset."""
-        from gnnas.pretrain import PretrainConfig
-
-        return PretrainConfig(loss=preset, max_iterations=self.settings["pretrain_iterations"],
-                              seed=self.settings["pretrain_seed"],
-                              optimizer=self.settings["pretrain_optimizer"], lr=self.settings["pretrain_lr"],
-                              progress=False)
-
-    def get(self, preset: str) -> Any:
-        if preset not in self.loaded:
-            from gnnas.pretrain import pretrained_controller
-
-            self.loaded[preset] = pretrained_controller(config=self.config(preset))
-        return self.loaded[preset]
-
-    def describe(self, preset: str) -> dict[str, Any]:
-        """Where the pretraining module caches this preset's controller, and how far its
-        pretraining got (its ``summary.json``: token accuracy, losses, iterations)."""
-        from gnnas.pretrain.cache import pretrained_folder
-
-        config = self.config(preset)
-        folder = pretrained_folder(config)
-        summary = folder / "summary.json"
-        return {"folder": str(folder), "config": config.to_dict(),
-                "summary": json.loads(summary.read_text()) if summary.exists() else None}
+def table_fingerprint(oracle: Any) -> str:
+    """A SHA-256 of the table's hashes and metric values, in order: the data a run depends on."""
+    digest = hashlib.sha256("\n".join(oracle.hashes).encode())
+    digest.update(np.ascontiguousarray(oracle.values, dtype=np.float64).tobytes())
+    return digest.hexdigest()
 
 
-def make_search(row: str, oracle: Any, seed: int, settings: dict[str, Any], controllers: Controllers,
+def describe_table(oracle: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    threshold = oracle.top_threshold(settings["top_fraction"])
+    best = int(np.argmax(oracle.values))
+    return {"size": len(oracle), "fingerprint": table_fingerprint(oracle), "best": oracle.table_best,
+            "best_hash": oracle.hashes[best], "top_fraction": settings["top_fraction"],
+            "top_threshold": threshold, "top_max_rank": oracle.rank(threshold)}
+
+
+# ---------------------------------------------------------------------------------------- controllers
+def pretraining(preset: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of :func:`gnnas.pretrain.pretrained_controller` for a preset (only those that
+    differ from its defaults, so that the paper's settings take the shipped controller)."""
+    kwargs: dict[str, Any] = {"preset": preset}
+    if settings["iterations"] is not None:
+        kwargs["iterations"] = settings["iterations"]
+    if settings["pretrain_seed"]:
+        kwargs["seed"] = settings["pretrain_seed"]
+    if settings["pretrain_optimizer"] is not None:
+        kwargs["optimizer"] = settings["pretrain_optimizer"]
+    if settings["pretrain_lr"] is not None:
+        kwargs["lr"] = settings["pretrain_lr"]
+    return kwargs
+
+
+def load_controller(preset: str, settings: dict[str, Any]) -> Any:
+    """The pretrained controller of a preset (trained and cached by gnnas.pretrain when missing)."""
+    from gnnas.pretrain import pretrained_controller
+
+    return pretrained_controller(**pretraining(preset, settings), progress=False)
+
+
+def controller_fingerprint(controller: Any) -> str:
+    """A SHA-256 of a controller's weights (names, shapes and values, in order)."""
+    digest = hashlib.sha256()
+    for name, tensor in controller.state_dict().items():
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{name}:{array.dtype}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------- one run
+def git_commit() -> str | None:
+    """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def run_identity(row: str, seed: int, settings: dict[str, Any], table: dict[str, Any],
+                 controller: str | None) -> dict[str, Any]:
+    """What a run's queries depend on; a finished run is reused only when this matches."""
+    return {"row": row, "seed": seed, "method": row.partition(":")[0],
+            "config": asdict(method_config(row, settings)), "budget": settings["budget"],
+            "table": table["fingerprint"], "controller": controller, "threads": settings["threads"]}
+
+
+def make_search(row: str, oracle: Any, seed: int, settings: dict[str, Any], controller: Any = None,
                 checkpoint: Path | None = None) -> Any:
     """The search of a row, continued from ``checkpoint`` when that file exists."""
-    from gnnas.search import (
-        LocalSearch,
-        NAOConfig,
-        NAOSearch,
-        RandomSearch,
-        RegularizedEvolution,
-        RegularizedEvolutionConfig,
-    )
+    from gnnas.search import SEARCHES
 
-    kwargs: dict[str, Any] = {}
-    if row == "random":
-        cls, config = RandomSearch, None
-    elif row == "regularized_evolution":
-        cls, config = RegularizedEvolution, RegularizedEvolutionConfig(
-            population_size=settings["population_size"], sample_size=settings["sample_size"])
-    elif row == "local_search":
-        cls, config = LocalSearch, None
-    else:
-        preset = row.split(":", 1)[1]
-        cls, config = NAOSearch, NAOConfig(
-            num_init=settings["num_init"], outer_epochs=settings["outer_epochs"],
-            inner_epochs=settings["inner_epochs"], num_seeds=settings["num_seeds"],
-            num_candidates=settings["num_candidates"], max_step_size=settings["max_step_size"],
-            optimizer=settings["optimizer"], lr=settings["lr"],
-            controller_init="fresh" if preset == "fresh" else f"pretrained:{preset}")
-        kwargs["controller"] = None if preset == "fresh" else controllers.get(preset)
+    cls = SEARCHES[row.partition(":")[0]]
+    kwargs = {"controller": controller} if cls.name == "nao" else {}
     if checkpoint is not None and checkpoint.exists():
         return cls.resume(checkpoint, oracle, **kwargs)
-    return cls(oracle, config, seed=seed, **kwargs)
+    return cls(oracle, method_config(row, settings), seed=seed, **kwargs)
 
 
-def run_one(row: str, seed: int, table: Any, settings: dict[str, Any], controllers: Controllers,
-            folder: Path, resume: bool) -> tuple[Any, float]:
-    """Runs (or, with ``resume``, loads or continues) one seed of one row."""
+def summarize(result: Any, table: dict[str, Any], at: Sequence[int]) -> dict[str, Any]:
+    """A run's summary figures: its best, when it first hit the table's best and its top, and its
+    best after each number of queries of ``at`` (up to the budget)."""
+    ranks = np.asarray(result.ranks)
+    accuracies = np.asarray([r.accuracy for r in result.records])
+    best_at = {}
+    for queries in at:
+        if queries <= result.oracle["budget"]:
+            best = int(np.argmax(accuracies[:queries]))
+            best_at[str(queries)] = {"best_accuracy": float(accuracies[best]),
+                                     "regret": float(table["best"] - accuracies[best]),
+                                     "rank": int(ranks[best])}
+    summary = {key: value for key, value in result.summary().items() if key not in ("method", "seed")}
+    return {**summary, "queries_to_table_best": result.queries_to_rank(1),
+            "queries_to_top": result.queries_to_rank(table["top_max_rank"]), "at": best_at}
+
+
+_TABLES: dict[str, tuple[Any, dict[str, Any]]] = {}  # per process: data -> (table, description)
+
+
+def _table(data: str | None, settings: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    key = str(data)
+    if key not in _TABLES:
+        table = load_table(data)
+        _TABLES[key] = (table, describe_table(make_oracle(table, 1), settings))
+    return _TABLES[key]
+
+
+def read_run(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: not a finished run ({error}); move it away to rerun it") from None
+
+
+def check_identity(path: Path, found: dict[str, Any] | None, expected: dict[str, Any]) -> None:
+    """Refuses a finished run whose settings differ from the expected ones."""
+    found = found or {}
+    if found != expected:
+        keys = sorted(k for k in {*found, *expected} if found.get(k) != expected.get(k))
+        detail = "; ".join(f"{k}: {found.get(k)!r} there, {expected.get(k)!r} now" for k in keys)
+        raise SystemExit(f"{path} was run with other settings ({detail}); use another --out, or move it away")
+
+
+def run_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Runs one seed of one row and writes its file; returns the file's content.
+
+    A finished file with the same identity is returned as it is; with another identity it is an
+    error. An unfinished run continues from its checkpoint (same identity, by name).
+    """
+    import torch
+
+    torch.set_num_threads(task["settings"]["threads"])
+    settings, row, seed = task["settings"], task["row"], task["seed"]
+    path = Path(task["path"])
+    table, description = _table(task["data"], settings)
+    identity = run_identity(row, seed, settings, description, task["controller"])
+    if path.exists():
+        run = read_run(path)
+        check_identity(path, run.get("identity"), identity)
+        return run
+    preset = preset_of(row)
+    controller = None
+    if preset is not None:
+        controller = load_controller(preset, settings)
+        if controller_fingerprint(controller) != task["controller"]:
+            raise SystemExit(f"the cached controller of {preset} changed while the sweep ran")
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    checkpoint = path.with_name(f"{path.stem}.{key}.ckpt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    oracle = make_oracle(table, settings["budget"])
+    search = make_search(row, oracle, seed, settings, controller, checkpoint)
+    resumed = checkpoint.exists()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = search.run(checkpoint=checkpoint, checkpoint_every=1 if row.startswith("nao") else 100)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    run = {"identity": identity, "row": row, "seed": seed,
+           "summary": summarize(result, description, settings["at"]), "wall_seconds": wall,
+           "cpu_seconds": cpu, "resumed": resumed, "gnnas_commit": git_commit(),
+           "nao_epochs": result.extra.get("epochs"), "queries": [r.hash for r in result.records],
+           "result": result.to_dict()}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(run))
+    try:
+        os.link(tmp, path)  # complete or absent, and never over a file (another shard's) that is there
+    except FileExistsError:
+        check_identity(path, read_run(path).get("identity"), identity)
+        run = read_run(path)
+    finally:
+        tmp.unlink()
+    checkpoint.unlink(missing_ok=True)
+    return run
+
+
+# ---------------------------------------------------------------------------------------- the pool
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # run_task sets each run's count
+
+
+def run_pool(function: Any, tasks: Sequence[Any], workers: int) -> Any:
+    """Yields ``function(task)`` for every task as it finishes, on ``workers`` processes (forked:
+    the tasks are processed in the given order, the longest first)."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield function(task)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_init_worker) as pool:
+        pending = {pool.submit(function, task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        except BaseException:  # an error or ^C: let the runs in progress end, start no other
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _pretrain_task(item: tuple[str, dict[str, Any]]) -> tuple[str, str]:
+    import torch
+
+    preset, settings = item
+    torch.set_num_threads(settings["threads"])
+    return preset, controller_fingerprint(load_controller(preset, settings))
+
+
+def prepare_controllers(settings: dict[str, Any], workers: int) -> dict[str, dict[str, Any]]:
+    """Loads (or pretrains, one preset per worker) the controllers of the pretrained rows."""
+    presets = [p for p in map(preset_of, settings["rows"]) if p is not None]
+    out = {}
+    for preset, fingerprint in run_pool(_pretrain_task, [(p, settings) for p in presets], workers):
+        out[preset] = {"pretraining": pretraining(preset, settings), "fingerprint": fingerprint}
+    return {p: out[p] for p in presets}
+
+
+def run_all(settings: dict[str, Any], data: Path | None, out: Path, workers: int) -> None:
+    """Runs every row and seed of ``settings`` that has no finished file in ``out``."""
+    controllers = prepare_controllers(settings, workers)
+    _, description = _table(None if data is None else str(data), settings)
+    print(f"table: {description['size']} cells; best {description['best']:.6f}; top "
+          f"{100 * settings['top_fraction']:g}% = rank <= {description['top_max_rank']} "
+          f"(>= {description['top_threshold']:.6f}); budget {settings['budget']}", flush=True)
+    tasks = [{"row": row, "seed": seed, "settings": settings, "data": None if data is None else str(data),
+              "path": str(out / "runs" / slug(row) / f"seed{seed}.json"),
+              "controller": controllers.get(preset_of(row) or "", {}).get("fingerprint")}
+             for row in settings["rows"] for seed in settings["seeds"]]
+    tasks.sort(key=lambda t: not t["row"].startswith("nao"))  # the long runs first
+    start = time.perf_counter()
+    for done, run in enumerate(run_pool(run_task, tasks, workers), 1):
+        s = run["summary"]
+        print(f"[{done}/{len(tasks)} {time.perf_counter() - start:6.0f} s] {run['row']:>31s} "
+              f"seed {run['seed']}: best {s['best_accuracy']:.4f} (rank {s['rank']}) at query "
+              f"{s['queries_to_best']} of {s['num_queries']}; top at {s['queries_to_top'] or '-'}; "
+              f"{run['wall_seconds']:.0f} s ({run['cpu_seconds']:.0f} s CPU)", flush=True)
+
+
+# ---------------------------------------------------------------------------------------- statistics
+def censored(runs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Queries until ``key`` (``queries_to_top`` or ``queries_to_table_best``), censored at the
+    run's number of queries when it never happened."""
+    times = np.array([r[key] if r[key] is not None else r["num_queries"] for r in runs], dtype=float)
+    return times, np.array([r[key] is not None for r in runs])
+
+
+def row_statistics(runs: list[dict[str, Any]], at: Sequence[int]) -> dict[str, Any]:
+    """Per row: seeds that found the table's best and a top cell, the Kaplan-Meier median queries
+    until then, and the best accuracy, regret and rank at each number of queries of ``at``; with
+    95 % bootstrap intervals over seeds."""
+    from gnnas.analysis.statistics import bootstrap_interval, kaplan_meier_median
+
+    def interval(values: Any, statistic: Any = np.mean) -> list[float | None]:
+        low, high = bootstrap_interval(values, statistic, **BOOTSTRAP)
+        return [None if math.isinf(v) else v for v in (low, high)]
+
+    def km(rows: np.ndarray) -> float | None:
+        return kaplan_meier_median(rows[:, 0], rows[:, 1] > 0)
+
+    out: dict[str, Any] = {"seeds": len(runs)}
+    for key, name in (("queries_to_table_best", "table_best"), ("queries_to_top", "top")):
+        times, found = censored(runs, key)
+        stacked = np.stack([times, found], axis=1)
+        out[name] = {"found": int(found.sum()), "share_interval": interval(found.astype(float)),
+                     "km_median": km(stacked), "km_median_interval": interval(stacked, km)}
+    out["at"] = {}
+    for queries in at:
+        if not all(str(queries) in r["at"] for r in runs):
+            continue
+        values = {k: np.array([r["at"][str(queries)][k] for r in runs], dtype=float)
+                  for k in ("best_accuracy", "regret", "rank")}
+        out["at"][str(queries)] = {
+            "best_accuracy": {"mean": float(values["best_accuracy"].mean()),
+                              "sd": float(values["best_accuracy"].std(ddof=1)) if len(runs) > 1 else 0.0,
+                              "interval": interval(values["best_accuracy"])},
+            "regret": {"mean": float(values["regret"].mean()), "interval": interval(values["regret"])},
+            "rank": {"median": float(np.median(values["rank"])),
+                     "interval": interval(values["rank"], np.median)},
+        }
+    return out
+
+
+def row_tests(rows: dict[str, list[dict[str, Any]]], at: Sequence[int]) -> list[dict[str, Any]]:
+    """Each pretrained row against each of :data:`REFERENCES` present: the log-rank test of the
+    censored queries until a top cell and until the table's best (statistic > 0: the row found
+    them earlier), and the Mann-Whitney U test of the regret after each number of queries of
+    ``at`` (the same test as of the best accuracy or the rank, which are monotone in the regret;
+    U counts the pairs of seeds where the row's regret is the larger). ``row_better`` says which
+    way the difference goes; p-values are Holm-adjusted over the whole family (``p_holm``)."""
+    from gnnas.analysis.statistics import holm, logrank_test, mann_whitney_test
+
+    tests = []
+    for row in rows:
+        if preset_of(row) is None:
+            continue
+        for reference in REFERENCES:
+            if reference == row or reference not in rows:
+                continue
+            a, b = rows[row], rows[reference]
+            for key, measure in (("queries_to_top", "queries until a top cell"),
+                                 ("queries_to_table_best", "queries until the table's best")):
+                statistic, p = logrank_test(*censored(a, key), *censored(b, key))
+                tests.append({"row": row, "reference": reference, "measure": measure, "test": "log-rank",
+                              "statistic": statistic, "p": p, "row_better": statistic > 0})
+            for queries in at:
+                if all(str(queries) in r["at"] for r in a + b):
+                    regret = [[r["at"][str(queries)]["regret"] for r in runs] for runs in (a, b)]
+                    statistic, p = mann_whitney_test(*regret)  # U: pairs where the row's regret is larger
+                    tests.append({"row": row, "reference": reference, "measure": f"regret at {queries}",
+                                  "test": "Mann-Whitney U", "statistic": statistic, "p": p,
+                                  "row_better": statistic < len(a) * len(b) / 2})
+    for test, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
+        test["p_holm"] = adjusted
+    return tests
+
+
+def verdict(statistics: dict[str, Any], tests: list[dict[str, Any]], alpha: float = 0.05) -> list[str]:
+    """Plain sentences, one per pretrained row and reference: the seeds that found a top cell and
+    the log-rank test of when, and the regret after the most queries and its Mann-Whitney test;
+    then the rows that found top cells significantly earlier than ``nao:NoMetricLoss``. A
+    difference is called significant when its Holm-adjusted p-value is below ``alpha``."""
+    def top(row: str) -> str:
+        s = statistics[row]["top"]
+        median = "not reached" if s["km_median"] is None else f"{s['km_median']:.0f} queries"
+        return f"{s['found']}/{statistics[row]['seeds']} seeds (median {median})"
+
+    def judged(test: dict[str, Any], better: str, worse: str) -> str:
+        p = f"{test['test']} p = {test['p']:.3g}, Holm {test['p_holm']:.3g}"
+        if test["p_holm"] >= alpha:
+            return f"no significant difference ({p})"
+        return f"{better if test['row_better'] else worse}, significant ({p})"
+
+    by_pair: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for test in tests:
+        by_pair.setdefault((test["row"], test["reference"]), {})[test["measure"]] = test
+    lines = []
+    for (row, reference), found in by_pair.items():
+        line = (f"{row} against {reference}: a top cell in {top(row)} against {top(reference)}; "
+                + judged(found["queries until a top cell"], "earlier", "later"))
+        regrets = sorted((m for m in found if m.startswith("regret at ")), key=lambda m: int(m.split()[-1]))
+        if regrets:
+            queries = regrets[-1].split()[-1]
+            mean = {r: 100 * statistics[r]["at"][queries]["regret"]["mean"] for r in (row, reference)}
+            line += (f". Regret after {queries} queries {mean[row]:.2f} % against {mean[reference]:.2f} %; "
+                     + judged(found[regrets[-1]], "smaller", "larger"))
+        lines.append(line + ".")
+    wins = sorted(t["row"] for t in tests if t["reference"] == "nao:NoMetricLoss" and t["row_better"]
+                  and t["measure"] == "queries until a top cell" and t["p_holm"] < alpha)
+    lines.append(f"{len(wins)} pretrained row(s) found top cells significantly earlier than "
+                 f"nao:NoMetricLoss (Holm-adjusted p < {alpha}): {', '.join(wins) or 'none'}.")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------- merge
+def collect(settings: dict[str, Any], out: Path, table: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The finished runs of every row and seed of ``settings``, checked against the settings; an
+    error names the missing ones, or a run made with other settings or another controller than the
+    row's other seeds."""
     from gnnas.search import SearchResult
 
-    folder.mkdir(parents=True, exist_ok=True)
-    result_path, checkpoint = folder / f"seed{seed}.json", folder / f"seed{seed}.ckpt"
-    if resume and result_path.exists():
-        data = json.loads(result_path.read_text())
-        return SearchResult.from_dict(data), float(data.get("extra", {}).get("wall_seconds", float("nan")))
-    if not resume:
-        checkpoint.unlink(missing_ok=True)
-    search = make_search(row, make_oracle(table, settings), seed, settings, controllers, checkpoint)
-    start = time.perf_counter()
-    result = search.run(checkpoint=checkpoint, checkpoint_every=1 if row.startswith("nao:") else 25)
-    seconds = time.perf_counter() - start  # of this call only, when continued from a checkpoint
-    result.extra["wall_seconds"] = seconds
-    result.save(result_path)
-    checkpoint.unlink(missing_ok=True)
-    return result, seconds
+    rows: dict[str, list[dict[str, Any]]] = {}
+    missing = []
+    for row in settings["rows"]:
+        rows[row] = []
+        for seed in settings["seeds"]:
+            path = out / "runs" / slug(row) / f"seed{seed}.json"
+            if not path.exists():
+                missing.append(f"{row} seed {seed}")
+                continue
+            run = read_run(path)
+            controller = (rows[row][0] if rows[row] else run)["identity"].get("controller")
+            check_identity(path, run.get("identity"), run_identity(row, seed, settings, table, controller))
+            # the summary again, from the queries: --at or --top-fraction may have changed since
+            run["summary"] = summarize(SearchResult.from_dict(run["result"]), table, settings["at"])
+            rows[row].append(run)
+    if missing:
+        raise SystemExit(f"{len(missing)} of {len(settings['rows']) * len(settings['seeds'])} runs are not "
+                         f"finished in {out / 'runs'} (e.g. {', '.join(missing[:3])}); run them, or merge "
+                         "fewer with --rows/--seeds")
+    return rows
 
 
-def queries_to_top(result: Any, max_rank: int) -> float:
-    found = result.queries_to_rank(max_rank)
-    return math.inf if found is None else float(found)
+def merge(settings: dict[str, Any], data: Path | None, out: Path, report_path: Path) -> dict[str, Any]:
+    """Builds the report from the finished runs and draws the figures beside it."""
+    import torch
 
+    import gnnas
+    from gnnas.search import NAOConfig
 
-def aggregate(results: list[Any], max_rank: int, budget: int) -> dict[str, Any]:
-    def stats(values: list[float]) -> dict[str, float]:
-        array = np.asarray(values, dtype=np.float64)
-        return {"mean": float(array.mean()), "std": float(array.std(ddof=0))}
-
-    to_top = [queries_to_top(r, max_rank) for r in results]
-    median = float(np.median(to_top))
-    return {
-        "seeds": len(results),
-        "queries_to_best": stats([r.queries_to_best for r in results]),
-        "best_accuracy": stats([r.best_accuracy for r in results]),
-        "regret": stats([r.regret for r in results]),
-        "rank": stats([r.rank for r in results]),
-        "num_queries": stats([r.num_queries for r in results]),
-        "queries_to_top": {"median": None if math.isinf(median) else median,
-                           "reached": int(sum(math.isfinite(q) for q in to_top)),
-                           "per_seed": [None if math.isinf(q) else int(q) for q in to_top]},
-        "found_table_best": int(sum(r.rank == 1 for r in results)),
-        "budget": budget,
+    table, description = _table(None if data is None else str(data), settings)
+    runs = collect(settings, out, description)
+    controllers = {preset_of(row): {"pretraining": pretraining(preset_of(row), settings),
+                                    "fingerprint": row_runs[0]["identity"]["controller"]}
+                   for row, row_runs in runs.items() if preset_of(row) is not None}
+    per_row = {row: [dict(seed=r["seed"], **r["summary"], wall_seconds=r["wall_seconds"],
+                          cpu_seconds=r["cpu_seconds"], gnnas_commit=r["gnnas_commit"],
+                          nao_epochs=r["nao_epochs"], queries=r["queries"]) for r in row_runs]
+               for row, row_runs in runs.items()}
+    statistics = {row: row_statistics(row_runs, settings["at"]) for row, row_runs in per_row.items()}
+    tests = row_tests(per_row, settings["at"])
+    commits = sorted({str(r["gnnas_commit"]) for row_runs in per_row.values() for r in row_runs})
+    report = {
+        "config": {**settings, "data": "bundled" if data is None else str(data),
+                   "oracle": make_oracle(table, settings["budget"]).config(),
+                   "nao": asdict(NAOConfig(**{k: settings[k] for k in _NAO_KEYS})),
+                   "methods": {row: asdict(method_config(row, settings)) for row in baseline_rows()},
+                   "controllers": controllers, "bootstrap": BOOTSTRAP,
+                   "gnnas_version": gnnas.__version__, "commit": git_commit(), "run_commits": commits,
+                   "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                   "machine": platform.machine()},
+        "table": description,
+        "rows": {row: {"runs": per_row[row], "statistics": statistics[row]} for row in per_row},
+        "tests": tests,
+        "verdict": verdict(statistics, tests),
     }
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(dump(report))
+    written = draw_figures(report, table, report_path)
+    print(markdown(report))
+    print("\n".join(report["verdict"]))
+    print(f"wrote {report_path} and, beside it, {', '.join(written)}")
+    return report
 
 
-def best_so_far(results: list[Any], budget: int) -> np.ndarray:
-    """(seeds, budget) best accuracy after each query; a run that stopped early keeps its last value."""
-    curves = np.full((len(results), budget), np.nan)
-    for k, result in enumerate(results):
-        trajectory = result.trajectory()[:budget]
-        curves[k, :len(trajectory)] = trajectory
-        if 0 < len(trajectory) < budget:
-            curves[k, len(trajectory):] = trajectory[-1]
-    return curves
+def dump(report: dict[str, Any]) -> str:
+    """The report as JSON, indented, with each run on one line (its queries are long)."""
+    placeholders = {}
+    shallow = json.loads(json.dumps(report))
+    for row in shallow["rows"].values():
+        for k, run in enumerate(row["runs"]):
+            key = f"@run{len(placeholders)}@"
+            placeholders[key] = json.dumps(run)
+            row["runs"][k] = key
+    text = json.dumps(shallow, indent=1)
+    for key, value in placeholders.items():
+        text = text.replace(json.dumps(key), value, 1)
+    return text + "\n"
 
 
-def plot(all_results: dict[str, list[Any]], budget: int, table_best: float, threshold: float,
-         path: Path) -> None:
+def markdown(report: dict[str, Any]) -> str:
+    last = str(max(report["config"]["at"]))
+
+    def span(interval: list[float | None], scale: float = 1.0, digits: int = 0) -> str:
+        return "[" + ", ".join("inf" if v is None else f"{scale * v:.{digits}f}" for v in interval) + "]"
+
+    lines = [f"| row | top 0.1% found | KM median queries to top | table's best found | "
+             f"best acc. at {last} (%) | regret at {last} (%) | median rank at {last} |",
+             "|---|---|---|---|---|---|---|"]
+    for row, data in report["rows"].items():
+        s = data["statistics"]
+        top, best, at = s["top"], s["table_best"], s["at"].get(last)
+        median = "not reached" if top["km_median"] is None else f"{top['km_median']:.0f}"
+        cells = [row, f"{top['found']}/{s['seeds']}", f"{median} {span(top['km_median_interval'])}",
+                 f"{best['found']}/{s['seeds']}"]
+        if at:
+            accuracy, regret = at["best_accuracy"], at["regret"]
+            cells += [f"{100 * accuracy['mean']:.2f} {span(accuracy['interval'], 100, 2)}",
+                      f"{100 * regret['mean']:.2f} {span(regret['interval'], 100, 2)}",
+                      f"{at['rank']['median']:.0f} {span(at['rank']['interval'])}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------- figures
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over the last ``window`` values (fewer at the start)."""
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def curves(report: dict[str, Any], table: Any, window: int = WINDOW) -> dict[str, dict[str, list[float]]]:
+    """Per row, mean and sd over seeds of the moving average of queried accuracy and the best so far,
+    and the share of seeds without a top cell, against queries."""
+    oracle = make_oracle(table, 1)
+    values = dict(zip(oracle.hashes, oracle.values.tolist(), strict=True))
+    budget = report["config"]["budget"]
+    out = {}
+    for row, data in report["rows"].items():
+        accuracy = np.full((len(data["runs"]), budget), np.nan)
+        for k, run in enumerate(data["runs"]):
+            accuracy[k, :len(run["queries"])] = [values[h] for h in run["queries"]]
+        moving = np.full_like(accuracy, np.nan)
+        for k, a in enumerate(accuracy):  # a run that stopped early (NAO finding no new cell) has NaN after
+            moving[k, :int((~np.isnan(a)).sum())] = moving_average(a[~np.isnan(a)], window)
+        best = np.fmax.accumulate(accuracy, axis=1)
+        times, found = censored(data["runs"], "queries_to_top")
+        queries = np.arange(1, budget + 1)
+        without = ((times[None, :] > queries[:, None]) | ~found[None, :]).mean(axis=1)
+        with warnings.catch_warnings():  # a query that no seed reached is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[row] = {"moving_mean": np.nanmean(moving, 0).tolist(),
+                        "moving_sd": np.nanstd(moving, 0).tolist(), "best_mean": np.nanmean(best, 0).tolist(),
+                        "best_sd": np.nanstd(best, 0).tolist(),
+                        "without_top": without.tolist()}
+    return out
+
+
+def draw_figures(report: dict[str, Any], table: Any, report_path: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_acc, ax_regret) = plt.subplots(1, 2, figsize=(13, 5))
-    queries = np.arange(1, budget + 1)
-    cmap = plt.get_cmap("tab20")
-    for k, (row, results) in enumerate(all_results.items()):
-        curves = best_so_far(results, budget)
-        mean, std = np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
-        style = "-" if row.startswith("nao:") else "--"
-        width = 2.2 if row in BASELINES or row in (NAO_FRESH, "nao:NoMetricLoss") else 1.3
-        ax_acc.plot(queries, 100 * mean, style, color=cmap(k), lw=width, label=row)
-        ax_acc.fill_between(queries, 100 * (mean - std), 100 * (mean + std), color=cmap(k), alpha=0.12)
-        regret = np.maximum(table_best - curves, 1e-5)
-        geometric = np.exp(np.nanmean(np.log(regret), axis=0))
-        ax_regret.plot(queries, 100 * geometric, style, color=cmap(k), lw=width)
-    ax_acc.axhline(100 * threshold, color="gray", lw=0.8, ls=":", label="top 0.1% of the table")
-    ax_acc.axhline(100 * table_best, color="black", lw=0.8, ls=":", label="table's best")
-    ax_acc.set(xlabel="queries", ylabel="best validation accuracy so far (%)",
-               title="Best so far (mean ± std over seeds)")
-    low = min(np.nanmin(best_so_far(r, budget)[:, min(budget - 1, 20)]) for r in all_results.values())
-    ax_acc.set_ylim(100 * low - 0.1, 100 * table_best + 0.05)
-    ax_regret.set(xlabel="queries", ylabel="regret to the table's best (%), geometric mean", yscale="log",
-                  title="Regret (floored at 0.001%)")
-    ax_acc.legend(fontsize=7, ncol=2, loc="lower right")
+    data = curves(report, table)
+    stem = report_path.with_suffix("")
+    curve_path = Path(f"{stem}_curves.json")
+    curve_path.write_text(json.dumps({row: {k: [None if math.isnan(v) else round(v, 6) for v in vs]
+                                            for k, vs in c.items()} for row, c in data.items()}))
+    queries = np.arange(1, report["config"]["budget"] + 1)
+    palette = plt.get_cmap("tab20")
+    colors = [palette(2 * k % 20 + 2 * k // 20) for k in range(len(data))]  # dark shades first
+    window = WINDOW - 1 if len(queries) > WINDOW else 0  # the moving average from its first full window
+    fig, (ax_moving, ax_best) = plt.subplots(1, 2, figsize=(14, 5.5))
+    for k, (row, c) in enumerate(data.items()):
+        style = dict(color=colors[k], lw=2.0 if preset_of(row) is None or row == "nao:NoMetricLoss" else 1.2,
+                     ls="-" if row.startswith("nao") else "--")
+        for ax, key, start in ((ax_moving, "moving", window), (ax_best, "best", 0)):
+            mean, sd = 100 * np.asarray(c[f"{key}_mean"])[start:], 100 * np.asarray(c[f"{key}_sd"])[start:]
+            ax.plot(queries[start:], mean, label=row, **style)
+            ax.fill_between(queries[start:], mean - sd, mean + sd, color=colors[k], alpha=0.08)
+    table_info = report["table"]
+    ax_best.axhline(100 * table_info["top_threshold"], color="gray", lw=0.8, ls=":")
+    ax_best.axhline(100 * table_info["best"], color="black", lw=0.8, ls=":")
+    low = min(np.asarray(c["best_mean"])[min(127, len(queries) - 1)] for c in data.values())
+    ax_best.set_ylim(100 * low - 0.15, 100 * table_info["best"] + 0.05)
+    ax_moving.set(xlabel="queries", ylabel="validation accuracy of the queried cells (%)",
+                  title=f"Moving average over {WINDOW} queries (mean ± sd over seeds)")
+    ax_best.set(xlabel="queries", ylabel="best validation accuracy so far (%)",
+                title="Best so far (mean ± sd); dotted: top 0.1 % and the table's best")
+    ax_moving.legend(fontsize=7, ncol=2, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig4 = Path(f"{stem}_fig4.png")
+    fig.savefig(fig4, dpi=120)
     plt.close(fig)
 
-
-def markdown(aggregates: dict[str, dict[str, Any]], fraction: float) -> str:
-    head = ("| method | #queries to best | best val. acc. (%) | regret (%) | rank | "
-            f"queries to top {100 * fraction:g}% (median, reached) |\n|---|---|---|---|---|---|\n")
-    lines = []
-    for row, a in aggregates.items():
-        top = a["queries_to_top"]
-        median = "not reached" if top["median"] is None else f"{top['median']:.0f}"
-        lines.append(
-            f"| {row} | {a['queries_to_best']['mean']:.0f} ± {a['queries_to_best']['std']:.0f} "
-            f"| {100 * a['best_accuracy']['mean']:.2f} ± {100 * a['best_accuracy']['std']:.2f} "
-            f"| {100 * a['regret']['mean']:.2f} ± {100 * a['regret']['std']:.2f} "
-            f"| {a['rank']['mean']:.1f} ± {a['rank']['std']:.1f} "
-            f"| {median} ({top['reached']}/{a['seeds']}) |")
-    return head + "\n".join(lines) + "\n"
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for k, (row, c) in enumerate(data.items()):
+        ax.step(queries, c["without_top"], where="post", color=colors[k], label=row,
+                ls="-" if row.startswith("nao") else "--")
+    top = f"{100 * table_info['top_fraction']:g} %"
+    ax.set(xlabel="queries", ylabel="share of seeds without a top cell", ylim=(-0.02, 1.02),
+           title=f"Seeds that have not yet queried a cell of the table's top {top}")
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    fig.tight_layout()
+    survival = Path(f"{stem}_survival.png")
+    fig.savefig(survival, dpi=120)
+    plt.close(fig)
+    return [fig4.name, survival.name, curve_path.name]
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+# ---------------------------------------------------------------------------------------- check
+def check(report_path: Path, data: Path | None, rows: list[str] | None, seeds: list[int] | None,
+          epochs: int) -> bool:
+    """Reruns runs of a report for their first ``epochs`` outer epochs (a baseline: as many
+    queries) and compares the queries; prints one line per run and returns whether all agree."""
+    import torch
+
+    report = json.loads(report_path.read_text())
+    settings = report["config"]
+    table, description = _table(None if data is None else str(data), settings)
+    if description["fingerprint"] != report["table"]["fingerprint"]:
+        raise SystemExit(f"the table is not the one {report_path} searched (--data)")
+    torch.set_num_threads(settings["threads"])
+    length = settings["num_init"] + epochs * settings["num_candidates"]
+    same = True
+    for row in rows or list(report["rows"]):
+        if row not in report["rows"]:
+            raise SystemExit(f"{report_path} has no row {row!r}")
+        runs = {run["seed"]: run for run in report["rows"][row]["runs"]}
+        for seed in seeds or [min(runs)]:
+            if seed not in runs:
+                raise SystemExit(f"{report_path} has no seed {seed} of {row}")
+            committed = runs[seed]["queries"]
+            preset, controller = preset_of(row), None
+            if preset is not None:
+                controller = load_controller(preset, settings)
+                expected = settings["controllers"][preset]["fingerprint"]
+                if controller_fingerprint(controller) != expected:
+                    raise SystemExit(f"the controller of {row} is not the one the report used "
+                                     f"(weights' SHA-256 {expected[:12]}...)")
+            if row.startswith("nao"):
+                search = make_search(row, make_oracle(table, settings["budget"]), seed, settings, controller)
+                result = search.run(max_steps=1 + epochs)
+            else:
+                search = make_search(row, make_oracle(table, min(length, settings["budget"])), seed, settings)
+                result = search.run()
+            rerun = [r.hash for r in result.records]
+            expect = committed[:len(rerun)]
+            first = next((k for k, (a, b) in enumerate(zip(rerun, expect, strict=False)) if a != b), None)
+            if first is None and len(rerun) == min(len(committed), len(rerun)) and rerun:
+                print(f"{row} seed {seed}: the first {len(rerun)} queries are the same, in the same order")
+            else:
+                same = False
+                where = f"query {first + 1}" if first is not None else "their number"
+                print(f"{row} seed {seed}: the rerun differs at {where}")
+    return same
+
+
+# ---------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     args = build_parser().parse_args(argv)
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    workers = args.workers or len(os.sched_getaffinity(0))
+    if args.check is not None:
+        ok = check(args.check, args.data, args.rows, args.seeds, args.check_epochs)
+        if not ok:
+            raise SystemExit(1)
+        return None
     settings = resolve_settings(args)
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    table = load_table(args.data)
-    probe = make_oracle(table, settings)
-    threshold = probe.top_threshold(settings["top_fraction"])
-    max_rank = probe.rank(threshold)
-    controllers = Controllers(settings)
-    print(f"table: {len(table)} cells from {args.data or 'the bundled sample'}; mapping={probe.mapping!r}; "
-          f"budget={settings['budget']}; best {probe.table_best:.6f}; top {settings['top_fraction']:g} "
-          f"needs >= {threshold:.6f} (rank <= {max_rank})")
-    all_results: dict[str, list[Any]] = {}
-    runs: list[dict[str, Any]] = []
-    for row in settings["rows"]:
-        all_results[row] = []
-        for seed in range(settings["seeds"]):
-            folder = out / "runs" / row.replace(":", "_")
-            result, seconds = run_one(row, seed, table, settings, controllers, folder,
-                                      resume=not args.no_resume)
-            all_results[row].append(result)
-            summary = dict(result.summary(), wall_seconds=seconds,
-                           queries_to_top=result.queries_to_rank(max_rank))
-            runs.append(summary)
-            print(f"{row:>32s} seed {seed}: best {result.best_accuracy:.4f} (rank {result.rank}) after "
-                  f"{result.queries_to_best} of {result.num_queries} queries; top after "
-                  f"{summary['queries_to_top']}; {seconds:.1f} s", flush=True)
-    aggregates = {row: aggregate(results, max_rank, settings["budget"])
-                  for row, results in all_results.items()}
-    report = {
-        "config": {**settings, "data": str(args.data or "bundled"), "table_size": len(table),
-                   "oracle": probe.config(),
-                   "nao_defaults": asdict(__import__("gnnas.search", fromlist=["NAOConfig"]).NAOConfig()),
-                   "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-                   "torch": torch.__version__, "machine": platform.machine()},
-        "table": {"best": probe.table_best, "top_threshold": threshold, "top_max_rank": max_rank},
-        "pretrained_controllers": {row: controllers.describe(row.split(":", 1)[1]) for row in settings["rows"]
-                                   if row.startswith("nao:") and row != NAO_FRESH},
-        "aggregates": aggregates,
-        "runs": runs,
-        "wall_seconds": time.perf_counter() - start,
-    }
-    (out / "table1.json").write_text(json.dumps(report, indent=1))
-    (out / "table1.md").write_text(markdown(aggregates, settings["top_fraction"]))
-    plot(all_results, settings["budget"], probe.table_best, threshold, out / "fig4_best_so_far.png")
-    print(markdown(aggregates, settings["top_fraction"]))
-    print(f"wrote {out / 'table1.json'}, {out / 'table1.md'}, {out / 'fig4_best_so_far.png'} "
-          f"in {report['wall_seconds']:.0f} s")
-    return report
+    report_path = args.report or out / "table1.json"
+    if not args.merge:
+        run_all(settings, args.data, out, workers)
+    return merge(settings, args.data, out, report_path)
 
 
 if __name__ == "__main__":
