@@ -689,17 +689,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------- figures
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over the last ``window`` values (fewer at the start)."""
-    sums = np.cumsum(np.concatenate([[0.0], values]))
-    ends = np.arange(1, len(values) + 1)
-    starts = np.maximum(0, ends - window)
-    return (sums[ends] - sums[starts]) / (ends - starts)
-
-
 def curves(report: dict[str, Any], table: Any, window: int = WINDOW) -> dict[str, dict[str, list[float]]]:
-    """Per row, mean and sd over seeds of the moving average of queried accuracy and the best so far,
-    and the share of seeds without a top cell, against queries."""
+    """Per row, mean and sd over seeds of the moving average of queried accuracy
+    (:func:`gnnas.analysis.plotting.moving_average`, from the first full window) and of the best so
+    far, and the share of seeds without a top cell, against queries."""
+    from gnnas.analysis.plotting import moving_average
+
     oracle = make_oracle(table, 1)
     values = dict(zip(oracle.hashes, oracle.values.tolist(), strict=True))
     budget = report["config"]["budget"]
@@ -708,9 +703,10 @@ def curves(report: dict[str, Any], table: Any, window: int = WINDOW) -> dict[str
         accuracy = np.full((len(data["runs"]), budget), np.nan)
         for k, run in enumerate(data["runs"]):
             accuracy[k, :len(run["queries"])] = [values[h] for h in run["queries"]]
-        moving = np.full_like(accuracy, np.nan)
-        for k, a in enumerate(accuracy):  # a run that stopped early (NAO finding no new cell) has NaN after
-            moving[k, :int((~np.isnan(a)).sum())] = moving_average(a[~np.isnan(a)], window)
+        moving = np.full_like(accuracy, np.nan)  # NaN before the first full window, and after a run stopped
+        for k, a in enumerate(accuracy):
+            positions, means = moving_average(a, window)
+            moving[k, positions - 1] = means
         best = np.fmax.accumulate(accuracy, axis=1)
         times, found = censored(data["runs"], "queries_to_top")
         queries = np.arange(1, budget + 1)
@@ -738,15 +734,14 @@ def draw_figures(report: dict[str, Any], table: Any, report_path: Path) -> list[
     queries = np.arange(1, report["config"]["budget"] + 1)
     palette = plt.get_cmap("tab20")
     colors = [palette(2 * k % 20 + 2 * k // 20) for k in range(len(data))]  # dark shades first
-    window = WINDOW - 1 if len(queries) > WINDOW else 0  # the moving average from its first full window
     fig, (ax_moving, ax_best) = plt.subplots(1, 2, figsize=(14, 5.5))
     for k, (row, c) in enumerate(data.items()):
         style = dict(color=colors[k], lw=2.0 if preset_of(row) is None or row == "nao:NoMetricLoss" else 1.2,
                      ls="-" if row.startswith("nao") else "--")
-        for ax, key, start in ((ax_moving, "moving", window), (ax_best, "best", 0)):
-            mean, sd = 100 * np.asarray(c[f"{key}_mean"])[start:], 100 * np.asarray(c[f"{key}_sd"])[start:]
-            ax.plot(queries[start:], mean, label=row, **style)
-            ax.fill_between(queries[start:], mean - sd, mean + sd, color=colors[k], alpha=0.08)
+        for ax, key in ((ax_moving, "moving"), (ax_best, "best")):
+            mean, sd = 100 * np.asarray(c[f"{key}_mean"]), 100 * np.asarray(c[f"{key}_sd"])
+            ax.plot(queries, mean, label=row, **style)
+            ax.fill_between(queries, mean - sd, mean + sd, color=colors[k], alpha=0.08)
     table_info = report["table"]
     ax_best.axhline(100 * table_info["top_threshold"], color="gray", lw=0.8, ls=":")
     ax_best.axhline(100 * table_info["best"], color="black", lw=0.8, ls=":")

@@ -12,7 +12,7 @@ import torch
 
 from gnnas.nasbench import NASBench101
 from gnnas.nn import NAOController
-from gnnas.search import SearchResult
+from gnnas.search import Oracle, SearchResult
 from tests.search.conftest import random_cells, write_table_csv
 from tests.threads import one_thread  # noqa: F401  (autouse)
 
@@ -95,6 +95,16 @@ def test_the_report(finished, data):
     assert written["rows"]["random"]["runs"][1]["queries"] == report["rows"]["random"]["runs"][1]["queries"]
     for name in ("table1_fig4.png", "table1_survival.png", "table1_curves.json"):
         assert (out / name).stat().st_size > 1000
+    curves = json.loads((out / "table1_curves.json").read_text())["random"]
+    runs = report["rows"]["random"]["runs"]
+    assert curves["best_mean"][-1] == pytest.approx(np.mean([r["best_accuracy"] for r in runs]), abs=1e-6)
+    # 40 queries < the window of 128: one mean, over all 40, at the last query
+    oracle = Oracle(table)
+    accuracy = {h: oracle.accuracy_of(h) for r in runs for h in r["queries"]}
+    assert curves["moving_mean"][:39] == [None] * 39
+    assert curves["moving_mean"][39] == pytest.approx(
+        np.mean([np.mean([accuracy[h] for h in r["queries"]]) for r in runs]), abs=1e-6)
+    assert curves["without_top"][-1] == np.mean([r["queries_to_top"] is None for r in runs])
 
 
 def test_seeds_share_their_first_cells(finished):
@@ -220,10 +230,6 @@ def test_summary_and_statistics_by_hand(script):
                                         "km_median_interval": [None, None]}
     assert statistics["at"]["256"]["rank"]["median"] == 3.0
     assert statistics["at"]["256"]["best_accuracy"]["mean"] == pytest.approx((0.94 + 0.93 + 0.945) / 3)
-
-
-def test_moving_average_by_hand(script):
-    assert script.moving_average(np.array([1.0, 3.0, 5.0, 7.0]), 2).tolist() == [1.0, 2.0, 4.0, 6.0]
 
 
 def test_bad_settings(script):
