@@ -65,6 +65,8 @@ from typing import Any
 
 import numpy as np
 
+from gnnas.files import load_json, read_bytes, remove, save_json, write_bytes
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: Rows every pretrained row is tested against.
@@ -74,16 +76,16 @@ WINDOW = 128
 #: Bootstrap settings of the intervals.
 BOOTSTRAP = {"confidence": 0.95, "num_resamples": 10_000, "seed": 0}
 
-# The paper's NAO and the issue's budget; --quick shrinks everything (and NAO then trains with Adam:
+# The paper's NAO and the issue's budget; --quick shrinks the search (and NAO then trains with Adam:
 # SGD at lr 0.1 barely moves a controller in so few steps). "iterations" is the pretraining of
-# the controllers: None is the paper's 2 epochs (the shipped controllers).
+# the controllers: None is the paper's 2 epochs, the controllers shipped with gnnas (no training).
 SETTINGS: dict[str, dict[str, Any]] = {
     "table1": dict(seeds=list(range(10)), budget=1024, num_init=128, outer_epochs=50, inner_epochs=100,
                    num_seeds=128, num_candidates=128, max_step_size=100, optimizer="sgd", lr=0.1,
                    iterations=None, pretrain_optimizer=None, pretrain_lr=None, at=[256, 512, 1024]),
     "quick": dict(seeds=[0, 1], budget=96, num_init=32, outer_epochs=50, inner_epochs=20, num_seeds=32,
-                  num_candidates=32, max_step_size=20, optimizer="adam", lr=0.01, iterations=30,
-                  pretrain_optimizer="adam", pretrain_lr=1e-3, at=[32, 64, 96]),
+                  num_candidates=32, max_step_size=20, optimizer="adam", lr=0.01, iterations=None,
+                  pretrain_optimizer=None, pretrain_lr=None, at=[32, 64, 96]),
 }
 _NAO_KEYS = ("num_init", "outer_epochs", "inner_epochs", "num_seeds", "num_candidates", "max_step_size",
              "optimizer", "lr")
@@ -223,17 +225,10 @@ def make_oracle(table: Any, budget: int) -> Any:
     return Oracle(table, budget=budget, mapping=None if len(table) >= NUM_CELLS else "nearest")
 
 
-def table_fingerprint(oracle: Any) -> str:
-    """A SHA-256 of the table's hashes and metric values, in order: the data a run depends on."""
-    digest = hashlib.sha256("\n".join(oracle.hashes).encode())
-    digest.update(np.ascontiguousarray(oracle.values, dtype=np.float64).tobytes())
-    return digest.hexdigest()
-
-
 def describe_table(oracle: Any, settings: dict[str, Any]) -> dict[str, Any]:
     threshold = oracle.top_threshold(settings["top_fraction"])
     best = int(np.argmax(oracle.values))
-    return {"size": len(oracle), "fingerprint": table_fingerprint(oracle), "best": oracle.table_best,
+    return {"size": len(oracle), "digest": oracle.table_digest, "best": oracle.table_best,
             "best_hash": oracle.hashes[best], "top_fraction": settings["top_fraction"],
             "top_threshold": threshold, "top_max_rank": oracle.rank(threshold)}
 
@@ -289,7 +284,7 @@ def run_identity(row: str, seed: int, settings: dict[str, Any], table: dict[str,
     """What a run's queries depend on; a finished run is reused only when this matches."""
     return {"row": row, "seed": seed, "method": row.partition(":")[0],
             "config": asdict(method_config(row, settings)), "budget": settings["budget"],
-            "table": table["fingerprint"], "controller": controller, "threads": settings["threads"]}
+            "table": table["digest"], "controller": controller, "threads": settings["threads"]}
 
 
 def make_search(row: str, oracle: Any, seed: int, settings: dict[str, Any], controller: Any = None,
@@ -333,10 +328,11 @@ def _table(data: str | None, settings: dict[str, Any]) -> tuple[Any, dict[str, A
 
 
 def read_run(path: Path) -> dict[str, Any]:
+    """A finished run's file, its checksum verified (:func:`gnnas.files.load_json`)."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"{path}: not a finished run ({error}); move it away to rerun it") from None
+        return load_json(path)
+    except ValueError as error:  # DamagedFileError, or not JSON
+        raise SystemExit(f"{error}; move it away to rerun it") from None
 
 
 def check_identity(path: Path, found: dict[str, Any] | None, expected: dict[str, Any]) -> None:
@@ -385,16 +381,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
            "cpu_seconds": cpu, "resumed": resumed, "gnnas_commit": git_commit(),
            "nao_epochs": result.extra.get("epochs"), "queries": [r.hash for r in result.records],
            "result": result.to_dict()}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(run))
-    try:
-        os.link(tmp, path)  # complete or absent, and never over a file (another shard's) that is there
-    except FileExistsError:
+    if path.exists():  # another process finished the same run meanwhile: keep its file
         check_identity(path, read_run(path).get("identity"), identity)
-        run = read_run(path)
-    finally:
-        tmp.unlink()
-    checkpoint.unlink(missing_ok=True)
+        return read_run(path)
+    save_json(run, path, indent=None)  # atomic, with its checksum beside it
+    remove(checkpoint)
     return run
 
 
@@ -640,8 +631,7 @@ def merge(settings: dict[str, Any], data: Path | None, out: Path, report_path: P
         "tests": tests,
         "verdict": verdict(statistics, tests),
     }
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(dump(report))
+    write_bytes(report_path, dump(report).encode())  # atomic, with its checksum beside it
     written = draw_figures(report, table, report_path)
     print(markdown(report))
     print("\n".join(report["verdict"]))
@@ -729,8 +719,8 @@ def draw_figures(report: dict[str, Any], table: Any, report_path: Path) -> list[
     data = curves(report, table)
     stem = report_path.with_suffix("")
     curve_path = Path(f"{stem}_curves.json")
-    curve_path.write_text(json.dumps({row: {k: [None if math.isnan(v) else round(v, 6) for v in vs]
-                                            for k, vs in c.items()} for row, c in data.items()}))
+    save_json({row: {k: [None if math.isnan(v) else round(v, 6) for v in vs] for k, vs in c.items()}
+               for row, c in data.items()}, curve_path, indent=None)
     queries = np.arange(1, report["config"]["budget"] + 1)
     palette = plt.get_cmap("tab20")
     colors = [palette(2 * k % 20 + 2 * k // 20) for k in range(len(data))]  # dark shades first
@@ -779,10 +769,13 @@ def check(report_path: Path, data: Path | None, rows: list[str] | None, seeds: l
     queries) and compares the queries; prints one line per run and returns whether all agree."""
     import torch
 
-    report = json.loads(report_path.read_text())
+    try:
+        report = json.loads(read_bytes(report_path))
+    except (OSError, ValueError) as error:  # missing, damaged (DamagedFileError) or not JSON
+        raise SystemExit(f"{report_path}: cannot check it ({error})") from None
     settings = report["config"]
     table, description = _table(None if data is None else str(data), settings)
-    if description["fingerprint"] != report["table"]["fingerprint"]:
+    if description["digest"] != report["table"]["digest"]:
         raise SystemExit(f"the table is not the one {report_path} searched (--data)")
     torch.set_num_threads(settings["threads"])
     length = settings["num_init"] + epochs * settings["num_candidates"]

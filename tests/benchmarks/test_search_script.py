@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from gnnas.files import load_json, save_json
 from gnnas.nasbench import NASBench101
 from gnnas.nn import NAOController
 from gnnas.search import Oracle, SearchResult
@@ -91,11 +92,11 @@ def test_the_report(finished, data):
     assert {(t["reference"], t["test"]) for t in report["tests"]} == {
         (r, t) for r in ("nao:fresh", "regularized_evolution") for t in ("log-rank", "Mann-Whitney U")}
     assert len(report["tests"]) == 8 and all(t["p"] <= t["p_holm"] <= 1 for t in report["tests"])
-    written = json.loads((out / "table1.json").read_text())
+    written = load_json(out / "table1.json")  # checksummed
     assert written["rows"]["random"]["runs"][1]["queries"] == report["rows"]["random"]["runs"][1]["queries"]
     for name in ("table1_fig4.png", "table1_survival.png", "table1_curves.json"):
         assert (out / name).stat().st_size > 1000
-    curves = json.loads((out / "table1_curves.json").read_text())["random"]
+    curves = load_json(out / "table1_curves.json")["random"]
     runs = report["rows"]["random"]["runs"]
     assert curves["best_mean"][-1] == pytest.approx(np.mean([r["best_accuracy"] for r in runs]), abs=1e-6)
     # 40 queries < the window of 128: one mean, over all 40, at the last query
@@ -129,6 +130,15 @@ def test_finished_runs_are_skipped_and_never_overwritten(finished, data):
     assert path.read_bytes() == before
 
 
+def test_a_damaged_run_file_is_an_error(script, tmp_path):
+    path = tmp_path / "seed0.json"
+    save_json({"identity": {}, "queries": ["a" * 32]}, path, indent=None)
+    assert script.read_run(path)["queries"] == ["a" * 32]
+    path.write_bytes(path.read_bytes().replace(b"aaaa", b"aaab", 1))
+    with pytest.raises(SystemExit, match="seed0.json.*move it away"):
+        script.read_run(path)
+
+
 def test_merge_names_missing_runs(finished, data):
     script, out, _ = finished
     missing = "5 of 10 runs are not finished.*nao:NoMetricLoss seed 2, nao:fresh seed 2"
@@ -139,7 +149,7 @@ def test_merge_names_missing_runs(finished, data):
     merged = script.main(["--data", data, "--out", str(out), "--rows", "random", "--seeds", "1", "--merge",
                           "--report", str(report), *TINY])
     assert list(merged["rows"]) == ["random"] and merged["tests"] == []
-    assert json.loads(report.read_text())["rows"]["random"]["runs"][0]["seed"] == 1
+    assert load_json(report)["rows"]["random"]["runs"][0]["seed"] == 1
     assert (out / "subset" / "random_fig4.png").exists()
 
 
@@ -192,10 +202,10 @@ def test_check_reruns_committed_runs(finished, data, capsys):
     printed = capsys.readouterr().out
     assert printed.count("queries are the same, in the same order") == 5
     assert printed.count("the first 24 queries") >= 3  # the baselines: 8 + 2 x 8
-    tampered = json.loads(report.read_text())
+    tampered = load_json(report)
     queries = tampered["rows"]["nao:fresh"]["runs"][0]["queries"]
     queries[2], queries[3] = queries[3], queries[2]
-    (out / "tampered.json").write_text(json.dumps(tampered))
+    save_json(tampered, out / "tampered.json")
     with pytest.raises(SystemExit) as error:
         script.main(["--check", str(out / "tampered.json"), "--data", data, "--rows", "nao:fresh"])
     assert error.value.code == 1
