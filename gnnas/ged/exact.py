@@ -66,7 +66,16 @@ from typing import Any
 import numpy as np
 
 from gnnas.ged._tables import PermutationTables, chunk_values, free_tables, pinned_tables
-from gnnas.ged.packing import NONE_LABEL, PackedCells, as_spec, io_slot_order, mismatch_masks, pack
+from gnnas.ged.packing import (
+    NONE_LABEL,
+    PackedCells,
+    as_spec,
+    io_slot_order,
+    mismatch_masks,
+    pack,
+    upper_code,
+)
+from gnnas.space.cell_array import pack_matrices
 from gnnas.space.spec import ArchSpec
 
 __all__ = ["graph_edit_distance", "pairwise_ged", "paired_ged"]
@@ -149,25 +158,17 @@ def _run(tasks: Sequence[Callable[[], Any]], work: int, num_workers: int | None)
             future.result()
 
 
-_UPPER = np.triu_indices(7, 1)
-_UPPER_WEIGHTS = np.int64(1) << np.arange(21, dtype=np.int64)
-_FULL_WEIGHTS = np.uint64(1) << np.arange(49, dtype=np.uint64)
-
-
 def _single(spec: ArchSpec, pin_io: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``(upper (1,), code (1,), labels (1, 7), movable)`` of one cell: :func:`layout` without packing."""
     v = spec.num_vertices
-    matrix = np.zeros((7, 7), dtype=np.int64)
+    matrix = np.zeros((7, 7), dtype=np.uint8)
     matrix[:v, :v] = spec.matrix
     labels = np.full(7, NONE_LABEL, dtype=np.int8)
     labels[:v] = spec.op_indices
     if pin_io:
         order = io_slot_order(np.array([v]))[0]
         matrix, labels = matrix[np.ix_(order, order)], labels[order]
-    upper = matrix[_UPPER] @ _UPPER_WEIGHTS
-    code = np.bitwise_or.reduce(_FULL_WEIGHTS[matrix.reshape(-1).astype(bool)])
-    return (np.array([upper]), np.array([code], dtype=np.uint64), labels[None, :],
-            v - 2 if pin_io else v)
+    return upper_code(matrix[None]), pack_matrices(matrix[None]), labels[None, :], v - 2 if pin_io else v
 
 
 def _check_workers(num_workers: int | None) -> None:

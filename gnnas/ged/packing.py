@@ -93,19 +93,23 @@ def pack(cells: Any, what: str = "cells") -> PackedCells:
     return PackedCells(
         cells=array,
         num_vertices=num_vertices,
-        upper=_upper_code(matrices),
+        upper=upper_code(matrices),
         code=array.pack(),
         labels=labels,
-        upper_io=_upper_code(matrices_io),
+        upper_io=upper_code(matrices_io),
         code_io=pack_matrices(matrices_io),
         labels_io=labels_io,
     )
 
 
-def _upper_code(matrices: np.ndarray) -> np.ndarray:
-    i, j = np.array(UPPER_PAIRS).T
-    bits = matrices[:, i, j].astype(np.int64)  # (N, 21)
-    return bits @ (np.int64(1) << np.arange(len(UPPER_PAIRS), dtype=np.int64))
+_UPPER_I, _UPPER_J = np.array(UPPER_PAIRS).T
+_UPPER_WEIGHTS = np.int64(1) << np.arange(len(UPPER_PAIRS), dtype=np.int64)
+
+
+def upper_code(matrices: np.ndarray) -> np.ndarray:
+    """``(N,)`` 21-bit codes of the strict upper triangles of ``(N, 7, 7)`` matrices, in the order of
+    :data:`~gnnas.ged._tables.UPPER_PAIRS` (the index into the permutation tables)."""
+    return matrices[:, _UPPER_I, _UPPER_J].astype(np.int64) @ _UPPER_WEIGHTS
 
 
 def io_slot_order(num_vertices: np.ndarray) -> np.ndarray:
