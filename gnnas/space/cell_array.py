@@ -80,6 +80,11 @@ def as_spec(cell: Any, what: str = "cell") -> ArchSpec:
     )
 
 
+_WORD_LOWER = np.uint64(sum(1 << (MAX_VERTICES * i + j) for i in range(MAX_VERTICES) for j in range(i + 1)))
+_ROW_SHIFTS = (MAX_VERTICES * _SLOTS).astype(np.uint64)  # bits of row i: 7 i .. 7 i + 6
+_COLUMN = np.uint64(sum(1 << (MAX_VERTICES * i) for i in range(MAX_VERTICES)))  # bits of column 0
+
+
 def _layout_errors(matrices: np.ndarray, op_indices: np.ndarray) -> np.ndarray:
     """``(N,)`` bool: the rows that are not a pruned cell in the padded layout."""
     real = op_indices >= 0  # (N, 7)
@@ -87,21 +92,26 @@ def _layout_errors(matrices: np.ndarray, op_indices: np.ndarray) -> np.ndarray:
     last = np.maximum(num_vertices, 1) - 1
     rows = np.arange(len(matrices))
     interior = real & (_SLOTS > 0) & (_SLOTS < last[:, None])
-    in_degree, out_degree = matrices.sum(axis=1), matrices.sum(axis=2)
-    return (
+    bad = (
         (real != (_SLOTS < num_vertices[:, None])).any(axis=1)  # padding only after the cell
         | (num_vertices < 2)
         | (op_indices[:, 0] != _INPUT)
         | (op_indices[rows, last] != _OUTPUT)
         | (interior & ((op_indices == _INPUT) | (op_indices == _OUTPUT))).any(axis=1)
-        | (op_indices >= len(OPS)).any(axis=1)
-        | (op_indices < -1).any(axis=1)
-        | (matrices > 1).any(axis=(1, 2))
-        | (matrices[:, ~_UPPER] != 0).any(axis=1)  # edges go from lower to higher vertices
-        | (matrices.sum(axis=(1, 2)) > MAX_EDGES)
-        | ((in_degree == 0) & real & (_SLOTS > 0)).any(axis=1)  # every vertex but the input has an in-edge
-        | ((out_degree == 0) & real & (_SLOTS < last[:, None])).any(axis=1)  # ... and an out-edge
-        | ((in_degree + out_degree > 0) & ~real).any(axis=1)  # padding has no edges
+        | ((op_indices >= len(OPS)) | (op_indices < -1)).any(axis=1)
+    )
+    if matrices.max(initial=0) > 1:
+        bad |= (matrices > 1).any(axis=(1, 2))
+    words = pack_matrices(matrices)  # bit 7 i + j: the edge i → j (nonzero entries)
+    bad |= (words & _WORD_LOWER) != 0  # edges go from lower to higher vertices
+    bad |= np.bitwise_count(words) > MAX_EDGES
+    has_out = ((words[:, None] >> _ROW_SHIFTS) & np.uint64(0x7F)) != 0  # (N, 7)
+    has_in = ((words[:, None] >> _SLOTS.astype(np.uint64)) & _COLUMN) != 0
+    return (
+        bad
+        | (~has_in & real & (_SLOTS > 0)).any(axis=1)  # every vertex but the input has an in-edge
+        | (~has_out & real & (_SLOTS < last[:, None])).any(axis=1)  # ... and an out-edge
+        | ((has_in | has_out) & ~real).any(axis=1)  # padding has no edges
     )
 
 

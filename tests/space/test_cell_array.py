@@ -8,6 +8,7 @@ from torch_geometric.data import Batch
 
 from gnnas import ArchSpec
 from gnnas.space import OPS, CellArray, module_hash
+from gnnas.space.cell_array import _layout_errors
 from gnnas.transforms.anchor import Anchor
 from tests.transforms.cells import CHAIN3, DIAMOND, TRIVIAL, random_cells
 
@@ -205,3 +206,38 @@ def test_old_names_warn_and_lead_here():
         assert gnnas.ged.CellTable is CellArray
     with pytest.raises(AttributeError):
         gnnas.ged.NoSuchName  # noqa: B018
+
+
+def layout_ok_reference(matrix: np.ndarray, ops: np.ndarray) -> bool:
+    """Whether one padded row is a pruned cell, decided by ArchSpec (which validates and prunes)."""
+    v = int((ops >= 0).sum())
+    if v < 2 or (ops[v:] != -1).any() or (ops[:v] < 0).any() or (ops[:v] >= len(OPS)).any():
+        return False
+    if matrix.max() > 1 or matrix[v:].any() or matrix[:, v:].any():
+        return False
+    try:
+        spec = ArchSpec(matrix[:v, :v], [OPS[k] for k in ops[:v]])
+    except ValueError:
+        return False
+    return not spec.was_pruned
+
+
+def test_the_layout_check_against_archspec_on_damaged_rows():
+    rng = np.random.default_rng(5)
+    good = CellArray.from_specs(random_cells(400, seed=12) + [TRIVIAL, CHAIN3, DIAMOND])
+    matrices, op_indices = good.matrices.copy(), good.op_indices.copy()
+    for row in range(len(good)):  # 0 to 3 random damages a row: a flipped bit, an op, a value
+        for _ in range(int(rng.integers(0, 4))):
+            kind = rng.integers(3)
+            i, j = rng.integers(0, 7, size=2)
+            if kind == 0:
+                matrices[row, i, j] ^= 1
+            elif kind == 1:
+                op_indices[row, i] = rng.integers(-2, 6)
+            else:
+                matrices[row, i, j] = rng.integers(0, 3)
+    bad = _layout_errors(matrices, op_indices)
+    expected = np.array([not layout_ok_reference(m, o) for m, o in zip(matrices, op_indices, strict=True)])
+    assert 0.3 < expected.mean() < 0.9  # both kinds of row are tested
+    assert (bad == expected).all()
+    assert not _layout_errors(good.matrices, good.op_indices).any()
