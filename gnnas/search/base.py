@@ -10,12 +10,19 @@ generator, a resumed run makes exactly the queries an uninterrupted run makes.
 
 Example::
 
-    >>> oracle = Oracle(table, budget=300, mapping="nearest")
-    >>> search = RegularizedEvolution(oracle, seed=0)
-    >>> result = search.run(checkpoint="re.ckpt", checkpoint_every=50)
+    >>> from gnnas.nasbench import NASBench101
+    >>> from gnnas.search import Oracle, RegularizedEvolution
+    >>> table = NASBench101.bundled()
+    >>> search = RegularizedEvolution(Oracle(table, budget=100, mapping="nearest"), seed=0)
+    >>> result = search.run(checkpoint="re.ckpt", checkpoint_every=50, max_steps=60)  # interrupted
+    >>> result.num_queries
+    60
+    >>> resumed = RegularizedEvolution.resume("re.ckpt", Oracle(table, budget=100, mapping="nearest"))
+    >>> result = resumed.run()
+    >>> uninterrupted = RegularizedEvolution(Oracle(table, budget=100, mapping="nearest"), seed=0).run()
+    >>> result.records == uninterrupted.records
+    True
     >>> result.save("re.json")
-    >>> # after an interruption:
-    >>> result = RegularizedEvolution.resume("re.ckpt", Oracle(table, budget=300, mapping="nearest")).run()
 """
 
 from __future__ import annotations
@@ -49,6 +56,21 @@ class Search(ABC):
 
     Raises:
         ValueError: if ``config`` is not a :attr:`Config` or ``seed`` is not a non-negative int.
+
+    Example:
+        A search writes :meth:`step`; here, one that queries the table's cells in order.
+
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle, Search
+        >>> class InOrder(Search):
+        ...     name = "in_order"
+        ...
+        ...     def step(self) -> bool:
+        ...         self.oracle.query_index(self.steps)
+        ...         return True
+        >>> result = InOrder(Oracle(NASBench101.bundled(), budget=3)).run()
+        >>> result.method, result.num_queries, result.stop_reason
+        ('in_order', 3, 'budget')
     """
 
     #: Name of the method, as written in results.
@@ -86,11 +108,19 @@ class Search(ABC):
         """
 
     def extra_state(self) -> dict[str, Any]:
-        """Returns the method's own state between steps (JSON-like values or tensors)."""
+        """Returns the method's own state between steps, saved in checkpoints.
+
+        Returns:
+            dict[str, Any]: JSON-like values or tensors; empty for a method without state.
+        """
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Restores what :meth:`extra_state` returned."""
+        """Restores what :meth:`extra_state` returned.
+
+        Args:
+            state (dict[str, Any]): the saved state.
+        """
 
     # ------------------------------------------------------------------ running
     def run(self, *, checkpoint: str | Path | None = None, checkpoint_every: int = 1,
@@ -130,7 +160,15 @@ class Search(ABC):
         return self.result()
 
     def result(self, stop_reason: str | None = None) -> SearchResult:
-        """Returns the run so far as a :class:`SearchResult`."""
+        """Returns the run so far as a :class:`SearchResult`.
+
+        Args:
+            stop_reason (str, optional): the stop reason to record; :obj:`None` records the run's
+                own (``"running"`` while it runs). (default: :obj:`None`)
+
+        Returns:
+            SearchResult: the configuration and every query so far.
+        """
         oracle = self.oracle
         return SearchResult(
             method=self.name, seed=self.seed, config=self.config_dict(), oracle=oracle.config(),
@@ -139,12 +177,21 @@ class Search(ABC):
             stop_reason=stop_reason or self.stop_reason or "running", extra=dict(self.extra))
 
     def config_dict(self) -> dict[str, Any]:
-        """Returns the method's settings as a JSON-ready dictionary."""
+        """Returns the method's settings.
+
+        Returns:
+            dict[str, Any]: the fields of :attr:`config`, JSON-ready.
+        """
         return asdict(self.config) if is_dataclass(self.config) else {}
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Returns everything needed to continue the run."""
+        """Returns everything needed to continue the run.
+
+        Returns:
+            dict[str, Any]: the method, seed, settings, step count, generator state, the oracle's
+            queries and :meth:`extra_state`.
+        """
         return {
             "version": CHECKPOINT_VERSION, "method": self.name, "seed": self.seed,
             "config": self.config_dict(), "steps": self.steps, "stop_reason": self.stop_reason,
@@ -154,6 +201,9 @@ class Search(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores a state from :meth:`state_dict`.
+
+        Args:
+            state (dict[str, Any]): what :meth:`state_dict` returned.
 
         Raises:
             ValueError: if the state belongs to another method, seed or configuration (naming the
@@ -178,6 +228,9 @@ class Search(ABC):
     def save_checkpoint(self, path: str | Path) -> None:
         """Writes :meth:`state_dict` to ``path`` atomically, with a checksum beside it
         (:func:`gnnas.files.save_torch`), so it is never half written.
+
+        Args:
+            path (str or Path): the checkpoint file.
 
         Raises:
             gnnas.files.WriteError: if the file cannot be written (a full disk); the previous

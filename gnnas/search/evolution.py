@@ -57,6 +57,20 @@ class RegularizedEvolutionConfig:
             (default: :obj:`3`)
         max_stall (int, optional): children in a row without a new query after which the run
             stops. (default: :obj:`1000`)
+
+    Raises:
+        ValueError: if a size or count is below 1, ``max_edits < num_edits`` or
+            ``sample_size > population_size``.
+
+    Example:
+        >>> from gnnas.search import RegularizedEvolutionConfig
+        >>> config = RegularizedEvolutionConfig(population_size=20, sample_size=5)
+        >>> config.num_edits, config.skip_queried
+        (1, True)
+        >>> RegularizedEvolutionConfig(population_size=5, sample_size=10)
+        Traceback (most recent call last):
+            ...
+        ValueError: sample_size (10) must be <= population_size (5)
     """
 
     population_size: int = 50
@@ -88,6 +102,22 @@ class RegularizedEvolution(Search):
         config (RegularizedEvolutionConfig, optional): the settings. (default: :obj:`None`, the
             defaults)
         seed (int, optional): seed of the run. (default: :obj:`0`)
+
+    Raises:
+        ValueError: if ``config`` is not a :class:`RegularizedEvolutionConfig` or ``seed`` is
+            negative.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle, RegularizedEvolution, RegularizedEvolutionConfig
+        >>> oracle = Oracle(NASBench101.bundled(), budget=60, mapping="nearest")
+        >>> config = RegularizedEvolutionConfig(population_size=20, sample_size=5)
+        >>> search = RegularizedEvolution(oracle, config, seed=0)
+        >>> result = search.run()
+        >>> result.num_queries, len(search.population)     # 20 random cells, then 40 children
+        (60, 20)
+        >>> round(result.best_accuracy, 4)
+        0.9432
     """
 
     name = "regularized_evolution"

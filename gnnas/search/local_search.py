@@ -128,6 +128,14 @@ class LocalSearchConfig:
             :obj:`None` for all. (default: :obj:`None`)
         first_improvement (bool, optional): move to the first better neighbour (in random order)
             instead of the best one. (default: :obj:`False`)
+
+    Raises:
+        ValueError: if ``num_init`` or ``num_neighbours`` is below 1.
+
+    Example:
+        >>> from gnnas.search import LocalSearchConfig
+        >>> LocalSearchConfig(num_neighbours=8, first_improvement=True)
+        LocalSearchConfig(num_init=1, num_neighbours=8, first_improvement=True)
     """
 
     num_init: int = 1
@@ -151,6 +159,19 @@ class LocalSearch(Search):
         oracle (Oracle): the oracle, with its budget and mapping policy.
         config (LocalSearchConfig, optional): the settings. (default: :obj:`None`, the defaults)
         seed (int, optional): seed of the run. (default: :obj:`0`)
+
+    Raises:
+        ValueError: if ``config`` is not a :class:`LocalSearchConfig` or ``seed`` is negative.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import LocalSearch, LocalSearchConfig, Oracle
+        >>> oracle = Oracle(NASBench101.bundled(), budget=20, mapping="nearest")
+        >>> result = LocalSearch(oracle, LocalSearchConfig(num_init=5), seed=0).run()
+        >>> result.num_queries, result.stop_reason
+        (20, 'budget')
+        >>> round(result.best_accuracy, 4)
+        0.932
     """
 
     name = "local_search"

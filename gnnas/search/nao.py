@@ -30,9 +30,13 @@ run resumed from a checkpoint (taken between outer epochs) repeats the uninterru
 
 Example::
 
-    >>> oracle = Oracle(table, budget=1000, mapping="nearest")
-    >>> controller = pretrained_controller(preset="MarginLoss")      # or None: a fresh controller
-    >>> result = NAOSearch(oracle, NAOConfig(outer_epochs=10), seed=0, controller=controller).run()
+    >>> from gnnas.nasbench import NASBench101
+    >>> from gnnas.pretrain import pretrained_controller
+    >>> from gnnas.search import NAOConfig, NAOSearch, Oracle
+    >>> oracle = Oracle(NASBench101.bundled(), budget=1000, mapping="nearest")
+    >>> controller = pretrained_controller("MarginLoss")      # shipped; or None: a fresh one
+    >>> search = NAOSearch(oracle, NAOConfig(outer_epochs=10), seed=0, controller=controller)
+    >>> result = search.run()                                   # doctest: +SKIP
 
 Step a. alone is :func:`train_controller`, e.g. to fine-tune a controller on a few labelled cells
 and read its predictor (``benchmarks/predictor.py`` does this).
@@ -84,6 +88,16 @@ class NAOConfig:
             or e.g. ``"pretrained:MarginLoss"``), written to the results. (default: ``"fresh"``)
         controller_kwargs (dict, optional): arguments of :class:`~gnnas.nn.NAOController` when
             the search builds a fresh controller. (default: empty)
+
+    Raises:
+        ValueError: if a count or size is below its minimum, ``trade_off`` is outside ``[0, 1]``,
+            ``optimizer`` is unknown, or ``lr``, ``grad_clip`` or ``momentum`` is out of range.
+
+    Example:
+        >>> from gnnas.search import NAOConfig
+        >>> config = NAOConfig(outer_epochs=10, optimizer="adam", lr=1e-3)
+        >>> config.num_init, config.inner_epochs, config.trade_off     # the paper's
+        (128, 100, 0.5)
     """
 
     num_init: int = 128
@@ -213,6 +227,24 @@ class NAOSearch(Search):
         controller (NAOController, optional): the starting controller, e.g. a pretrained one;
             :obj:`None` builds a fresh ``NAOController(**config.controller_kwargs)`` from the
             run's torch generator. (default: :obj:`None`)
+
+    Raises:
+        ValueError: if ``config`` is not a :class:`NAOConfig`, ``seed`` is negative or
+            ``controller`` is not a :class:`~gnnas.nn.NAOController`.
+
+    Example:
+        A short run from the shipped MarginLoss controller: 16 random cells, then one outer epoch
+        of two training epochs that proposes 4 new cells.
+
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.pretrain import load_shipped
+        >>> from gnnas.search import NAOConfig, NAOSearch, Oracle
+        >>> oracle = Oracle(NASBench101.bundled(), budget=20, mapping="nearest")
+        >>> config = NAOConfig(num_init=16, outer_epochs=1, inner_epochs=2, num_seeds=8,
+        ...                    num_candidates=4, optimizer="adam", lr=1e-3)
+        >>> result = NAOSearch(oracle, config, seed=0, controller=load_shipped("MarginLoss")).run()
+        >>> result.num_queries, result.stop_reason
+        (20, 'finished')
     """
 
     name = "nao"

@@ -21,8 +21,10 @@ A short tour::
     >>> from gnnas.search import Oracle
     >>> table = NASBench101.bundled()        # 30,001 real cells
     >>> oracle = Oracle(table, budget=300, mapping="nearest")
+    >>> spec = table.spec(table.hashes[0])
     >>> accuracy = oracle.query(spec)        # counted once per distinct table cell
-    >>> oracle.num_queries, oracle.best      # (1, QueryRecord(...))
+    >>> oracle.num_queries, oracle.best.accuracy == accuracy
+    (1, True)
 
 The metric returned defaults to what the official API's ``query()`` returns during a search: the
 validation accuracy after 108 epochs of **one** training repeat (the bundled sample and the CSV
@@ -54,7 +56,20 @@ _MAPPING_CACHE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKey
 
 
 class BudgetExhausted(RuntimeError):
-    r"""Raised by :meth:`Oracle.query` when a new cell is asked for after the budget is spent."""
+    r"""Raised by :meth:`Oracle.query` when a new cell is asked for after the budget is spent.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import BudgetExhausted, Oracle
+        >>> oracle = Oracle(NASBench101.bundled(), budget=1)
+        >>> accuracy = oracle.query_index(0)
+        >>> oracle.query_index(0) == accuracy    # asking again for a queried cell is free
+        True
+        >>> oracle.query_index(1)
+        Traceback (most recent call last):
+            ...
+        gnnas.search.oracle.BudgetExhausted: the budget of 1 queries is spent
+    """
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,19 @@ class QueryRecord:
             the proposal was in the table).
         accuracy (float): the metric of the queried cell.
         best (float): the best metric over the queries ``1 .. index``.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle
+        >>> from gnnas.space import ArchSpec
+        >>> oracle = Oracle(NASBench101.bundled(), mapping="nearest")
+        >>> cell = ArchSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+        >>> accuracy = oracle.query(cell)        # not in the table: its nearest table cell's
+        >>> record = oracle.records[0]
+        >>> record.index, record.distance, record.hash == record.proposed_hash
+        (1, 1, False)
+        >>> sorted(record.to_dict())
+        ['accuracy', 'best', 'distance', 'hash', 'index', 'proposed_hash']
     """
 
     index: int
@@ -80,7 +108,11 @@ class QueryRecord:
     best: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Returns the record as a JSON-ready dictionary."""
+        """Returns the record as a JSON-ready dictionary.
+
+        Returns:
+            dict[str, Any]: the fields by name.
+        """
         return asdict(self)
 
 
@@ -107,6 +139,21 @@ class Oracle:
     Raises:
         ValueError: if ``budget`` is not a positive integer, ``mapping`` or ``repeat`` is unknown,
             or the table is empty or lacks the metric for some cell.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle
+        >>> from gnnas.space import ArchSpec
+        >>> oracle = Oracle(NASBench101.bundled(), budget=2, mapping="nearest")
+        >>> cell = ArchSpec([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+        >>> oracle.contains(cell)                # not one of the 30,001 cells
+        False
+        >>> round(oracle.query(cell), 4)         # so the nearest table cell is queried
+        0.8405
+        >>> oracle.num_queries, oracle.remaining
+        (1, 1)
+        >>> oracle.rank(oracle.best.accuracy)    # 1 is the table's best cell
+        29552
     """
 
     def __init__(
@@ -164,9 +211,13 @@ class Oracle:
 
     # ------------------------------------------------------------------ description
     def config(self) -> dict[str, Any]:
-        """Returns the oracle's settings, the table's size and a digest of its cells and values
-        (``table_digest``: two tables with the same cells and metric values share it), as a
-        JSON-ready dictionary."""
+        """Returns the oracle's settings, the table's size and a digest of its cells and values.
+
+        Returns:
+            dict[str, Any]: ``budget``, ``mapping``, ``metric``, ``epochs``, ``repeat``,
+            ``table_size`` and ``table_digest`` (two tables with the same cells and metric values
+            share it), JSON-ready.
+        """
         return {
             "budget": self.budget, "mapping": self.mapping, "metric": self.metric,
             "epochs": self.epochs, "repeat": self.repeat, "table_size": len(self.hashes),
@@ -191,6 +242,12 @@ class Oracle:
 
         The rank is :math:`1 + |\{c : \mathrm{acc}(c) > \mathrm{accuracy}\}|`, so the table's best
         cell has rank 1 and tied cells share a rank.
+
+        Args:
+            accuracy (float): a metric value.
+
+        Returns:
+            int: the rank, from 1 to the table's size plus one.
         """
         return 1 + int(np.searchsorted(-self._sorted_desc, -accuracy, side="left"))
 
@@ -199,6 +256,12 @@ class Oracle:
 
         With :math:`N` cells and :math:`k = \lceil \mathrm{fraction} \cdot N \rceil`, this is the
         :math:`k`-th best metric: a cell at or above it is in the top ``fraction``.
+
+        Args:
+            fraction (float): the top fraction of the table, in ``(0, 1]``.
+
+        Returns:
+            float: the threshold metric.
 
         Raises:
             ValueError: if ``fraction`` is not in ``(0, 1]``.
@@ -211,6 +274,12 @@ class Oracle:
     def accuracy_of(self, cell: ArchSpec | str) -> float:
         """Returns the metric of a table cell without counting a query (for evaluation only).
 
+        Args:
+            cell (ArchSpec or str): the cell, or its hash.
+
+        Returns:
+            float: the cell's metric.
+
         Raises:
             KeyError: if the cell is not in the table.
         """
@@ -218,11 +287,25 @@ class Oracle:
         return float(self.values[self._index[key]])
 
     def spec(self, index: int) -> ArchSpec:
-        """Returns the cell at position ``index`` of the table."""
+        """Returns the cell at position ``index`` of the table.
+
+        Args:
+            index (int): a position in :attr:`hashes`.
+
+        Returns:
+            ArchSpec: the cell.
+        """
         return self.table.spec(self.hashes[index])
 
     def contains(self, cell: ArchSpec | str) -> bool:
-        """Returns whether a cell (or hash) is in the table."""
+        """Returns whether a cell is in the table (no mapping; free).
+
+        Args:
+            cell (ArchSpec or str): the cell, or its hash.
+
+        Returns:
+            bool: :obj:`True` if the table holds the cell.
+        """
         return (cell.hash if isinstance(cell, ArchSpec) else cell) in self._index
 
     # ------------------------------------------------------------------ mapping
@@ -269,7 +352,17 @@ class Oracle:
         return hit
 
     def resolve_hash(self, cell: ArchSpec) -> str:
-        """Returns the hash of the table cell a proposal is sent to (see :meth:`resolve`); free."""
+        """Returns the hash of the table cell a proposal is sent to (see :meth:`resolve`); free.
+
+        Args:
+            cell (ArchSpec): the proposal.
+
+        Returns:
+            str: the hash of the table cell.
+
+        Raises:
+            OutOfDomainError: if the proposal is not in the table and :attr:`mapping` is :obj:`None`.
+        """
         return self.hashes[self.resolve(cell)[0]]
 
     # ------------------------------------------------------------------ queries
@@ -299,13 +392,27 @@ class Oracle:
         return best
 
     def is_queried(self, cell: ArchSpec | int) -> bool:
-        """Returns whether a table cell (an :class:`ArchSpec` in the table, or a table index) was
-        queried; a proposal outside the table is resolved first (free)."""
+        """Returns whether a table cell was queried; a proposal outside the table is resolved first
+        (free).
+
+        Args:
+            cell (ArchSpec or int): a cell, or a table index.
+
+        Returns:
+            bool: :obj:`True` if its table cell was queried.
+
+        Raises:
+            OutOfDomainError: if the proposal is not in the table and :attr:`mapping` is :obj:`None`.
+        """
         index = cell if isinstance(cell, int) else self.resolve(cell)[0]
         return index in self._queried
 
     def queried_indices(self) -> list[int]:
-        """Returns the table indices queried so far, in query order."""
+        """Returns the table indices queried so far.
+
+        Returns:
+            list[int]: positions in :attr:`hashes`, in query order.
+        """
         return [self._index[r.hash] for r in self.records]
 
     def query(self, cell: ArchSpec) -> float:
@@ -326,6 +433,12 @@ class Oracle:
 
     def query_index(self, index: int) -> float:
         """Returns the metric of the table cell at ``index``, counting one query if it is new.
+
+        Args:
+            index (int): a position in :attr:`hashes`.
+
+        Returns:
+            float: the cell's metric.
 
         Raises:
             BudgetExhausted: if the cell is new and the budget is spent.
@@ -378,15 +491,26 @@ class Oracle:
 
     # ------------------------------------------------------------------ trajectory and state
     def trajectory(self) -> np.ndarray:
-        """Returns the best metric after each query, shape ``(num_queries,)``."""
+        """Returns the best metric after each query.
+
+        Returns:
+            numpy.ndarray: ``float64``, shape ``(num_queries,)``.
+        """
         return np.asarray([r.best for r in self.records], dtype=np.float64)
 
     def state_dict(self) -> dict[str, Any]:
-        """Returns the settings and the queries, for :meth:`load_state_dict`."""
+        """Returns the settings and the queries, for :meth:`load_state_dict`.
+
+        Returns:
+            dict[str, Any]: ``config`` (:meth:`config`) and ``records``, JSON-ready.
+        """
         return {"config": self.config(), "records": [r.to_dict() for r in self.records]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores the queries saved by :meth:`state_dict`.
+
+        Args:
+            state (dict[str, Any]): what :meth:`state_dict` returned.
 
         Raises:
             ValueError: if the state was saved by an oracle with other settings or another table.

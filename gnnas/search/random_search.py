@@ -22,6 +22,14 @@ class RandomSearchConfig:
     Args:
         batch_size (int, optional): cells drawn and queried per step (the checkpoint granularity).
             (default: :obj:`1`)
+
+    Raises:
+        ValueError: if ``batch_size`` is below 1.
+
+    Example:
+        >>> from gnnas.search import RandomSearchConfig
+        >>> RandomSearchConfig(batch_size=10)
+        RandomSearchConfig(batch_size=10)
     """
 
     batch_size: int = 1
@@ -38,6 +46,18 @@ class RandomSearch(Search):
         oracle (Oracle): the oracle, with its budget.
         config (RandomSearchConfig, optional): the settings. (default: :obj:`None`, the defaults)
         seed (int, optional): seed of the run. (default: :obj:`0`)
+
+    Raises:
+        ValueError: if ``config`` is not a :class:`RandomSearchConfig` or ``seed`` is negative.
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle, RandomSearch
+        >>> result = RandomSearch(Oracle(NASBench101.bundled(), budget=50), seed=0).run()
+        >>> result.num_queries, result.stop_reason
+        (50, 'budget')
+        >>> round(result.best_accuracy, 4), result.queries_to_best
+        (0.9379, 39)
     """
 
     name = "random"

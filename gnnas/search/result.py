@@ -42,6 +42,20 @@ class SearchResult:
         stop_reason (str): why the run stopped (``"budget"``, ``"table"``, ``"finished"``,
             ``"stalled"`` or ``"max_steps"``).
         extra (dict, optional): method-specific diagnostics. (default: empty)
+
+    Example:
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.search import Oracle, RandomSearch, SearchResult
+        >>> result = RandomSearch(Oracle(NASBench101.bundled(), budget=50), seed=0).run()
+        >>> result.queries_to_best, result.rank          # the paper's #Queries and rank
+        (39, 2010)
+        >>> round(result.regret, 4)
+        0.0112
+        >>> result.trajectory().shape
+        (50,)
+        >>> result.save("random.json")                   # with random.json.sha256 beside it
+        >>> SearchResult.load("random.json") == result
+        True
     """
 
     method: str
@@ -91,19 +105,37 @@ class SearchResult:
         return self.ranks[self._best_position()]
 
     def queries_to_rank(self, max_rank: int) -> int | None:
-        """Returns the queries spent when a cell of rank ``<= max_rank`` was first queried, or
-        :obj:`None` if the run never found one."""
+        """Returns the queries spent when a cell of rank ``<= max_rank`` was first queried.
+
+        Args:
+            max_rank (int): the worst table rank that counts (1 is the table's best).
+
+        Returns:
+            int or None: the query count, or :obj:`None` if the run never found such a cell.
+        """
         for record, rank in zip(self.records, self.ranks, strict=True):
             if rank <= max_rank:
                 return record.index
         return None
 
     def trajectory(self) -> np.ndarray:
-        """Returns the best metric after each query, shape ``(num_queries,)``."""
+        """Returns the best metric after each query.
+
+        Returns:
+            numpy.ndarray: ``float64``, shape ``(num_queries,)``.
+        """
         return np.asarray([r.best for r in self.records], dtype=np.float64)
 
     def summary(self) -> dict[str, Any]:
-        """Returns the Table 1 columns of this run as a dictionary."""
+        """Returns the Table 1 columns of this run.
+
+        Returns:
+            dict[str, Any]: ``method``, ``seed``, ``num_queries``, ``queries_to_best``,
+            ``best_accuracy``, ``regret``, ``rank``, ``best_hash`` and ``stop_reason``.
+
+        Raises:
+            ValueError: if the run made no query.
+        """
         return {
             "method": self.method, "seed": self.seed, "num_queries": self.num_queries,
             "queries_to_best": self.queries_to_best, "best_accuracy": self.best_accuracy,
@@ -113,7 +145,11 @@ class SearchResult:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
-        """Returns the run as a JSON-ready dictionary (configuration, summary and every query)."""
+        """Returns the run as a JSON-ready dictionary.
+
+        Returns:
+            dict[str, Any]: the configuration, the :meth:`summary` and every query with its rank.
+        """
         return {
             "method": self.method, "seed": self.seed, "config": self.config, "oracle": self.oracle,
             "table_best": self.table_best, "stop_reason": self.stop_reason, "extra": self.extra,
@@ -124,7 +160,14 @@ class SearchResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchResult:
-        """Rebuilds a run from :meth:`to_dict`'s output."""
+        """Rebuilds a run from :meth:`to_dict`'s output.
+
+        Args:
+            data (dict[str, Any]): what :meth:`to_dict` returned.
+
+        Returns:
+            SearchResult: the run.
+        """
         records, ranks = [], []
         for row in data["records"]:
             row = dict(row)
@@ -138,6 +181,9 @@ class SearchResult:
         """Writes the run to a JSON file, atomically and with a checksum beside it
         (:func:`gnnas.files.save_json`).
 
+        Args:
+            path (str or Path): the JSON file.
+
         Raises:
             gnnas.files.WriteError: if the file cannot be written (a full disk); a previous file
                 at ``path`` is then intact.
@@ -147,6 +193,12 @@ class SearchResult:
     @classmethod
     def load(cls, path: str | Path) -> SearchResult:
         """Reads a run written by :meth:`save`, after checking its checksum.
+
+        Args:
+            path (str or Path): the JSON file.
+
+        Returns:
+            SearchResult: the run.
 
         Raises:
             FileNotFoundError: if there is no such file.
