@@ -19,11 +19,13 @@ out of reach at 512). The classes here count the pairs once, with a :func:`torch
 That is the same sum in another order, so the values agree with the originals to float
 rounding (the tests ask for :math:`10^{-5}`, values and gradients).
 :class:`FastMultiSimilarityLoss` and :class:`FastGeneralizedLiftedStructureLoss` build their
-pair masks from the same counts instead of a scatter of every triplet, and give bit-identical
-values; :class:`FastNPairsLoss` finds the first pair of each label without sorting the
-triplets. Each class is a subclass of the original and takes the same arguments; where a
-setting lies outside what its fast path covers (another reducer, ``collect_stats=True``, a
-reference set, per-class :math:`\beta`), it runs the original's code.
+pair masks from the same counts instead of a scatter of every triplet; :class:`FastNPairsLoss`
+finds the first pair of each label without sorting the triplets; :class:`FastTripletMarginLoss`
+sums the triplets' margins pair by pair. All use :func:`masked_logsumexp` where the originals
+call pml's masked log-sum-exp, which exponentiates the masked entries. Each class is a subclass
+of the original and takes the same arguments; where a setting lies outside what its fast path
+covers (another reducer, ``collect_stats=True``, a reference set, per-class :math:`\beta`), it
+runs the original's code.
 """
 
 from __future__ import annotations
@@ -120,40 +122,43 @@ def listed_pair_counts(indices_tuple, labels: Tensor, ref_labels: Tensor, embedd
 
 
 class _MaskedLogSumExp(torch.autograd.Function):
-    """The log-sum-exp of :func:`masked_logsumexp`, with its gradient (the softmax weights) kept."""
+    """The log-sum-exp of :func:`masked_logsumexp`; its gradient, the softmax weights, from the
+    terms kept in the forward pass."""
 
     @staticmethod
     def forward(ctx, x: Tensor, keep_mask: Tensor, add_one: bool) -> Tensor:
+        masked = ~keep_mask
+        # torch.logsumexp's shift: the largest term (e^0 with add_one included), 0 where infinite
+        shift = x.masked_fill(masked, -math.inf).amax(dim=1, keepdim=True)  # (N, 1)
         if add_one:
-            x = torch.cat([x, x.new_zeros(x.size(0), 1)], dim=1)
-            keep_mask = torch.cat([keep_mask, keep_mask.new_ones(keep_mask.size(0), 1)], dim=1)
-        # torch.logsumexp's shift: the largest kept entry, 0 where infinite
-        shift = x.masked_fill(~keep_mask, -math.inf).amax(dim=1, keepdim=True)
+            shift.clamp_(min=0)
         shift.masked_fill_(shift.abs() == math.inf, 0)
-        empty = ~keep_mask.any(dim=1, keepdim=True)
-        terms = (x - shift).masked_fill_(~keep_mask, 0).exp_().masked_fill_(~keep_mask, 0)  # (N, M)
+        terms = (x - shift).exp_().masked_fill_(masked, 0)  # (N, M), a masked e^(...) is replaced
         total = torch.sum(terms, dim=1, keepdim=True)
+        if add_one:
+            total += torch.exp(-shift)
+        empty = total == 0  # a row without any term (a kept term is at least e^0 after the shift)
         output = (total.log() + shift).masked_fill_(empty, 0)
-        ctx.add_one = add_one
-        ctx.save_for_backward(terms.div_(total.masked_fill_(empty, 1)))  # softmax weights, 0 if masked
+        ctx.save_for_backward(terms, total.masked_fill_(empty, 1))
         return output
 
     @staticmethod
     def backward(ctx, grad_output: Tensor) -> tuple:
-        (weights,) = ctx.saved_tensors
-        grad = weights * grad_output
-        return (grad[:, :-1] if ctx.add_one else grad), None, None
+        terms, total = ctx.saved_tensors
+        return terms * (grad_output / total), None, None
 
 
 def masked_logsumexp(x: Tensor, keep_mask: Tensor, add_one: bool = True) -> Tensor:
-    r"""pytorch-metric-learning's ``logsumexp`` along ``dim=1``, same values, faster.
+    r"""pytorch-metric-learning's ``logsumexp`` along ``dim=1``, faster.
 
-    The original fills the masked entries with the smallest float and exponentiates them with
-    the rest; on a CPU :func:`torch.exp` of such numbers takes ten times as long as of ordinary
-    ones, which made the masked log-sum-exps the largest cost of several losses. Here the masked
-    entries are exponentiated as :math:`e^0` and set to 0, which adds the same zeros to the same
-    sum, so the values are bit for bit the original's; the gradient (the softmax weights of the
-    kept entries) is kept from the forward pass. Rows with no kept entry give 0, as in the
+    The original fills the masked entries with the smallest float, appends a column of zeros for
+    ``add_one`` and calls :func:`torch.logsumexp`; on a CPU :func:`torch.exp` of such huge
+    negative numbers takes ten times as long as of ordinary ones, which made the masked
+    log-sum-exps the largest cost of several losses. Here the same shift (the largest kept entry)
+    is taken, every entry is exponentiated as it is and the masked ones are then set to 0, the
+    :math:`e^0` of ``add_one`` is added to the row sums, and the gradient (the softmax weights of
+    the kept entries) is formed from the forward pass's terms. The kept terms are the original's
+    bit for bit; the sums agree to float rounding. Rows with no kept entry give 0, as in the
     original, with a zero gradient.
 
     Args:
@@ -230,10 +235,11 @@ class FastAngularLoss(losses.AngularLoss):
         anchors = self.distance.normalize(embeddings[anchor_idx])
         positives = self.distance.normalize(ref_emb[positive_idx])
         keep_mask = labels[anchor_idx].unsqueeze(1) != ref_labels.unsqueeze(0)  # (U, R)
-        sq_tan_alpha = torch.tan(self.alpha) ** 2
+        sq_tan_alpha = float(torch.tan(self.alpha) ** 2)
         ap_dot = torch.sum(anchors * positives, dim=1, keepdim=True)  # (U, 1)
-        ap_matmul_embeddings = (anchors + positives) @ ref_emb.t()  # (U, R)
-        final_form = (4 * sq_tan_alpha * ap_matmul_embeddings) - (2 * (1 + sq_tan_alpha) * ap_dot)
+        # 4 tan^2(alpha) (a + p)^T n - 2 (1 + tan^2(alpha)) a^T p, as one fused product
+        final_form = torch.addmm(ap_dot * (-2 * (1 + sq_tan_alpha)), anchors + positives, ref_emb.t(),
+                                 alpha=4 * sq_tan_alpha)  # (U, R)
         per_pair = masked_logsumexp(final_form, keep_mask, add_one=True).squeeze(1)  # (U,)
         return {"loss": _reduced(torch.sum(weights * per_pair) / num_pairs)}
 
@@ -273,7 +279,7 @@ class FastContrastiveLoss(losses.ContrastiveLoss):
 
 class FastGeneralizedLiftedStructureLoss(losses.GeneralizedLiftedStructureLoss):
     r""":class:`~pytorch_metric_learning.losses.GeneralizedLiftedStructureLoss` with its pair
-    masks made from pair counts instead of a scatter of every listed pair (identical values).
+    masks made from pair counts instead of a scatter of every listed pair.
 
     Args:
         neg_margin (float, optional): the margin of the negative pairs. (default: :obj:`1`)
@@ -300,7 +306,7 @@ class FastGeneralizedLiftedStructureLoss(losses.GeneralizedLiftedStructureLoss):
 
 class FastMultiSimilarityLoss(losses.MultiSimilarityLoss):
     r""":class:`~pytorch_metric_learning.losses.MultiSimilarityLoss` with its pair masks made
-    from pair counts instead of a scatter of every listed pair (identical values).
+    from pair counts instead of a scatter of every listed pair.
 
     Args:
         alpha (float, optional): the weight of the positive pairs. (default: :obj:`2`)
