@@ -44,7 +44,7 @@ from pytorch_metric_learning.utils import common_functions as c_f
 from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 from torch import Tensor
 
-from gnnas.pretrain.miners import MinedTriplets
+from gnnas.pretrain.miners import MinedTriplets, nonzero_2d
 
 __all__ = [
     "pair_counts",
@@ -215,7 +215,10 @@ class FastAngularLoss(losses.AngularLoss):
     :math:`\log\bigl(1 + \sum_n \exp(4 \tan^2\alpha\, (a + p)^\top n
     - 2 (1 + \tan^2\alpha)\, a^\top p)\bigr)` over all :math:`n` of another label and averages;
     the triplet's own negative plays no part. This class evaluates each distinct pair once and
-    weights it by its count.
+    weights it by its count; when the embeddings are their own reference set and every listed
+    pair joins two points of one label, :math:`(a, p)` and :math:`(p, a)` have the same row
+    (the same sum :math:`a + p`, product and labels), so each unordered pair is evaluated once,
+    weighted by the counts of both orders.
 
     Args:
         alpha (float, optional): the angle in degrees. (default: :obj:`40`)
@@ -230,7 +233,11 @@ class FastAngularLoss(losses.AngularLoss):
         num_pairs = counts.sum()  # the original's len(a1)
         if num_pairs == 0 or neg_counts.sum() == 0:
             return self.zero_losses()
-        anchor_idx, positive_idx = torch.where(counts)  # (U,): the distinct pairs
+        anchor_idx, positive_idx = nonzero_2d(counts > 0)  # (U,): the distinct pairs
+        if ref_emb is embeddings and bool((labels[anchor_idx] == labels[positive_idx]).all()):
+            counts = counts + counts.t()
+            counts.diagonal().div_(2)  # a pair (x, x) is one pair, not two
+            anchor_idx, positive_idx = nonzero_2d(torch.triu(counts) > 0)  # each unordered pair once
         weights = counts[anchor_idx, positive_idx]
         anchors = self.distance.normalize(embeddings[anchor_idx])
         positives = self.distance.normalize(ref_emb[positive_idx])
@@ -483,10 +490,13 @@ class FastTripletMarginLoss(losses.TripletMarginLoss):
         anchor_idx, positive_idx = indices_tuple.anchor_idx, indices_tuple.positive_idx
         mat = self.distance(embeddings, ref_emb)  # (B, R)
         ap_dists = mat[anchor_idx, positive_idx]  # (P,)
-        with torch.no_grad():  # the original's violation of every triplet, row by row
-            an_dists = torch.index_select(mat, 0, anchor_idx)  # (P, R)
-            violation = self.distance.margin(ap_dists.unsqueeze(1), an_dists) + self.margin
-            counted = (indices_tuple.keep & (violation > 0)).to(mat.dtype)  # (P, R): M
+        with torch.no_grad():  # the original's violation of every triplet, row by row, in place
+            violation = torch.index_select(mat, 0, anchor_idx)  # (P, R) d_an
+            if self.distance.is_inverted:  # margin(ap, an) = an - ap
+                violation.sub_(ap_dists.unsqueeze(1))
+            else:  # ap - an, the same rounding as -an + ap
+                violation.neg_().add_(ap_dists.unsqueeze(1))
+            counted = violation.add_(self.margin).gt_(0).mul_(indices_tuple.keep)  # (P, R): M as 0/1
             per_pair = counted.sum(dim=1)  # (P,) |M_ap|
             per_negative = torch.zeros_like(mat).index_add_(0, anchor_idx, counted)  # (B, R) |M_an|
             total = per_pair.sum()

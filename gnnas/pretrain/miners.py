@@ -32,11 +32,23 @@ __all__ = [
     "MinedTriplets",
     "mask_to_triplets",
     "ANGLE_BAND_SAFETY",
+    "nonzero_2d",
 ]
 
 #: Safety factor on the rounding bound inside which :class:`FastAngularMiner` redoes the
 #: original's computation (the bound itself already covers the worst case).
 ANGLE_BAND_SAFETY = 2.0
+
+
+def nonzero_2d(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.where(mask)`` for a 2-D mask: the rows and columns of its ``True`` entries, row by
+    row; on the CPU through numpy, which lists millions of entries ten times faster."""
+    if mask.device.type != "cpu":
+        return torch.where(mask)
+    mask = mask.contiguous().numpy()
+    flat = np.flatnonzero(mask)  # row * num_cols + column
+    rows, cols = np.divmod(flat, max(mask.shape[1], 1))
+    return torch.from_numpy(rows), torch.from_numpy(cols)
 
 
 class MinedTriplets(tuple):
@@ -55,6 +67,8 @@ class MinedTriplets(tuple):
         anchor_idx (torch.Tensor): long ``(P,)``, the anchor of each row of ``keep``.
         positive_idx (torch.Tensor): long ``(P,)``, the positive of each row, each pair once.
         keep (torch.Tensor): bool ``(P, R)``.
+        per_pair (torch.Tensor, optional): long ``(P,)``, the ``True`` entries of each row of
+            ``keep`` when already counted. (default: :obj:`None`)
     """
 
     anchor_idx: torch.Tensor
@@ -62,9 +76,10 @@ class MinedTriplets(tuple):
     keep: torch.Tensor
 
     def __new__(cls, triplets: tuple, anchor_idx: torch.Tensor, positive_idx: torch.Tensor,
-                keep: torch.Tensor) -> MinedTriplets:
+                keep: torch.Tensor, per_pair: torch.Tensor | None = None) -> MinedTriplets:
         obj = super().__new__(cls, triplets)
         obj.anchor_idx, obj.positive_idx, obj.keep = anchor_idx, positive_idx, keep
+        obj.per_pair = keep.sum(dim=1) if per_pair is None else per_pair
         return obj
 
     def pair_counts(
@@ -88,11 +103,10 @@ class MinedTriplets(tuple):
             return None
         if len(self.anchor_idx) and int(self.anchor_idx.max()) >= num_rows:
             return None
-        rows = keep.to(dtype)  # (P, R)
         positive = torch.zeros(num_rows, num_cols, dtype=dtype, device=keep.device)
-        positive[self.anchor_idx, self.positive_idx] = rows.sum(dim=1)
+        positive[self.anchor_idx, self.positive_idx] = self.per_pair.to(dtype)
         negative = torch.zeros(num_rows, num_cols, dtype=dtype, device=keep.device)
-        negative.index_add_(0, self.anchor_idx, rows)  # the rows of one anchor add up
+        negative.index_add_(0, self.anchor_idx, keep.to(dtype))  # the rows of one anchor add up
         return positive, negative
 
 
@@ -132,7 +146,7 @@ def mask_to_triplets(
     anchors = np.repeat(anchor_idx.numpy(), per_row)
     positives = np.repeat(positive_idx.numpy(), per_row)
     triplets = (torch.from_numpy(anchors), torch.from_numpy(positives), torch.from_numpy(negatives))
-    return MinedTriplets(triplets, anchor_idx, positive_idx, keep)
+    return MinedTriplets(triplets, anchor_idx, positive_idx, keep, torch.from_numpy(per_row))
 
 
 class FastTripletMarginMiner(TripletMarginMiner):
@@ -164,7 +178,7 @@ class FastTripletMarginMiner(TripletMarginMiner):
 
     def mine(self, embeddings, labels, ref_emb, ref_labels):  # noqa: D102 (BaseMiner's hook)
         matches, diffs = lmu.get_matches_and_diffs(labels, ref_labels)
-        anchor_idx, positive_idx = torch.where(matches)  # (P,), lexicographic as in the original
+        anchor_idx, positive_idx = nonzero_2d(matches)  # (P,), lexicographic as in the original
         mat = self.distance(embeddings, ref_emb)  # (B, R)
         ap_dist = mat[anchor_idx, positive_idx]  # (P,)
         if self.collect_stats:
@@ -241,7 +255,7 @@ class FastAngularMiner(AngularMiner):
         ):
             return super().mine(embeddings, labels, ref_emb, ref_labels)
         matches, diffs = lmu.get_matches_and_diffs(labels, ref_labels)
-        anchor_idx, positive_idx = torch.where(matches)  # (P,), lexicographic as in the original
+        anchor_idx, positive_idx = nonzero_2d(matches)  # (P,), lexicographic as in the original
         if anchor_idx.numel() == 0:
             return anchor_idx, positive_idx, positive_idx.clone()
         anchors, positives = embeddings[anchor_idx], ref_emb[positive_idx]  # (P, D)
@@ -269,7 +283,7 @@ class FastAngularMiner(AngularMiner):
         eps = torch.finfo(embeddings.dtype).eps
         size = ap_sq + factor * reach.square()
         bound = ANGLE_BAND_SAFETY * eps * ((3 * embeddings.size(1) + 20) * size + 2 * factor * centre * reach)
-        pair, negative_idx = torch.where(score.abs_() <= bound.unsqueeze(1))
+        pair, negative_idx = nonzero_2d(score.abs_() <= bound.unsqueeze(1))
         if pair.numel():
             a, p = anchor_idx[pair], positive_idx[pair]
             keep[pair, negative_idx] = self._exact(embeddings[a], ref_emb[p], ref_emb[negative_idx])
