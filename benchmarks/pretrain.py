@@ -1,9 +1,16 @@
 """Pretraining benchmark: training throughput, and the paper's Fig. 3 (MarginLoss vs NoMetricLoss).
 
-1. **Throughput** in cells per second at batch 512 with the default networks, for each loss of
-   ``--throughput-losses``: the training step alone (forward, metric loss, backward, SGD step on
-   batches made beforehand) and end to end (the locality dataset making the positives in the same
-   process, or in ``--num-workers`` DataLoader workers).
+1. **Throughput** in cells per second with the default networks, for each preset of
+   ``--throughput-losses`` (all nine by default) at batch 512 and, with ``--preset-batch`` (the
+   default), at the preset's own batch (AngularLoss 256, LiftedStructureLoss 64): the training
+   step alone (forward, metric loss, backward, SGD step on batches made beforehand) and end to end
+   (the locality dataset making the positives in the training process, as ``pretrain`` does by
+   default), in wall-clock time and in the training process's CPU time (which other jobs on a
+   shared machine disturb far less). The presets are measured in ``--throughput-rounds``
+   interleaved rounds and each one's median is printed with its ratio to NoMetricLoss's, measured
+   in the same run.
+   ``--profile`` first prints the CPU time of each stage of an iteration (positives, collation,
+   encoder, decoder, reconstruction loss, mining, metric loss, backward, optimizer) per preset.
 2. **Fig. 3**: reconstruction loss, token accuracy and whole-cell accuracy per iteration for
    MarginLoss and NoMetricLoss, then, for each trained controller, the reconstruction of
    ``--eval-cells`` cells drawn from the whole space: token accuracy and exact-cell share under
@@ -15,6 +22,7 @@ iterations). Writes ``pretrain.json`` (figures, full configuration, seed), ``fig
 runs' folders (config, log, checkpoint, controller) to ``--output-dir``.
 
     python benchmarks/pretrain.py
+    python benchmarks/pretrain.py --skip-curves --profile        # throughput and profile of all nine
     python benchmarks/pretrain.py --iterations 10000 --skip-throughput
     python benchmarks/pretrain.py --full --skip-throughput
 """
@@ -33,7 +41,7 @@ import torch
 
 from gnnas.datasets import LocalityDataset
 from gnnas.nn import NAOController
-from gnnas.pretrain import PretrainConfig, pretrain
+from gnnas.pretrain import NO_METRIC_LOSS, PRESET_NAMES, PretrainConfig, metric_loss_preset, pretrain
 from gnnas.space import enumerate_cells
 
 
@@ -65,29 +73,235 @@ def rate(history: list[dict], warmup: int, batch_size: int) -> float:
     return (len(history) - warmup) * batch_size / seconds
 
 
+def measured_batch_sizes(args: argparse.Namespace) -> dict[str, list[int]]:
+    """The batch sizes each loss is measured at: 512, and with ``--preset-batch`` the preset's own
+    (NoMetricLoss then also at every such size, as the reference for the same batch)."""
+    sizes = {loss: [512] for loss in args.throughput_losses}
+    if args.preset_batch:
+        own = {loss: metric_loss_preset(loss).batch_size for loss in args.throughput_losses}
+        for loss, size in own.items():
+            if size != 512:
+                sizes[loss].append(size)
+                if NO_METRIC_LOSS in sizes and size not in sizes[NO_METRIC_LOSS]:
+                    sizes[NO_METRIC_LOSS].append(size)
+    return sizes
+
+
+class Timed(torch.utils.data.IterableDataset):
+    """Wraps a dataset and notes this process's CPU time whenever it hands out a batch.
+
+    With ``num_workers=0`` the batches are made in the training process, so the CPU time between
+    two batches is one whole iteration (the step, then making the next batch): figures that the
+    other jobs on a shared machine disturb far less than wall-clock time.
+    """
+
+    def __init__(self, dataset) -> None:
+        super().__init__()
+        object.__setattr__(self, "dataset", dataset)
+        object.__setattr__(self, "cpu", [])
+
+    def __getattr__(self, name):
+        return getattr(self.dataset, name)
+
+    def __setattr__(self, name, value):
+        setattr(self.dataset, name, value)
+
+    def __iter__(self):
+        for batch in self.dataset:
+            self.cpu.append(time.process_time())
+            yield batch
+
+
+def cpu_rate(stamps: list[float], warmup: int, batch_size: int) -> float:
+    """Cells per CPU second over the iterations after ``warmup``."""
+    return (len(stamps) - warmup) * batch_size / (stamps[-1] - stamps[warmup - 1])
+
+
 def throughput(args: argparse.Namespace, space) -> dict:
-    results = {}
+    """Cells/s of every loss, the training step alone and end to end (the positives made in the
+    training process), in wall-clock and CPU time, in ``--throughput-rounds`` interleaved rounds
+    (medians reported), with each one's ratio to NoMetricLoss's measured in the same run."""
     warmup = 3
-    dataset = LocalityDataset(space, seed=args.seed)
+    sizes = measured_batch_sizes(args)
     made = time.perf_counter()
-    batches = [dataset.make_batch(i) for i in range(8)]
-    data_rate = 8 * 512 / (time.perf_counter() - made)
-    results["dataset_cells_per_s"] = data_rate
-    for loss in args.throughput_losses:
-        config = PretrainConfig(loss=loss, batch_size=512, max_iterations=args.throughput_iterations,
-                                seed=args.seed, device=args.device, progress=False)
-        step = pretrain(config, dataset=PrebuiltBatches(batches, 10**6))
-        end_to_end = pretrain(config.replace(num_workers=args.num_workers), cells=space)
-        results[loss] = {
-            "step_cells_per_s": rate(step.history, warmup, 512),
-            "end_to_end_cells_per_s": rate(end_to_end.history, warmup, 512),
-            "mean_tuples": float(np.mean([r["num_tuples"] or 0 for r in step.history])),
-            "iterations": args.throughput_iterations, "warmup": warmup, "num_workers": args.num_workers,
-        }
-        print(f"{loss}: step {results[loss]['step_cells_per_s']:.0f} cells/s, end to end "
-              f"{results[loss]['end_to_end_cells_per_s']:.0f} cells/s "
-              f"(mean mined tuples {results[loss]['mean_tuples']:.0f})", flush=True)
+    prebuilt = {512: [LocalityDataset(space, seed=args.seed).make_batch(i) for i in range(8)]}
+    results: dict = {"dataset_cells_per_s": 8 * 512 / (time.perf_counter() - made), "warmup": warmup,
+                     "iterations": args.throughput_iterations, "rounds": args.throughput_rounds, "runs": {}}
+    for size in {b for batch_sizes in sizes.values() for b in batch_sizes} - set(prebuilt):
+        dataset = LocalityDataset(space, seed=args.seed, classes_per_batch=size // 8)
+        prebuilt[size] = [dataset.make_batch(i) for i in range(8)]
+    runs = results["runs"]
+    for round_index in range(args.throughput_rounds):
+        for loss in args.throughput_losses:
+            for batch_size in sizes[loss]:
+                config = PretrainConfig(loss=loss, batch_size=batch_size, seed=args.seed, device=args.device,
+                                        max_iterations=args.throughput_iterations, progress=False)
+                prebuilt_batches = Timed(PrebuiltBatches(prebuilt[batch_size], 10**6))
+                step = pretrain(config, dataset=prebuilt_batches)
+                made_here = Timed(LocalityDataset(space, classes_per_batch=batch_size // 8, seed=args.seed))
+                end_to_end = pretrain(config, dataset=made_here)
+                run = runs.setdefault(f"{loss}@{batch_size}",
+                                      {"loss": loss, "batch_size": batch_size, "tuples": []})
+                measured = (("step", step, prebuilt_batches), ("end_to_end", end_to_end, made_here))
+                for key, result, dataset in measured:
+                    run.setdefault(key, []).append(rate(result.history, warmup, batch_size))
+                    run.setdefault(f"{key}_cpu", []).append(cpu_rate(dataset.cpu, warmup, batch_size))
+                run["tuples"].append(float(np.mean([r["num_tuples"] or 0 for r in end_to_end.history])))
+                print(f"round {round_index + 1}: {loss} at batch {batch_size}: step {run['step'][-1]:.0f} "
+                      f"({run['step_cpu'][-1]:.0f} per CPU s), end to end {run['end_to_end'][-1]:.0f} "
+                      f"({run['end_to_end_cpu'][-1]:.0f} per CPU s) cells/s", flush=True)
+    for run in runs.values():
+        for key in ("step", "step_cpu", "end_to_end", "end_to_end_cpu"):
+            run[f"{key}_median"] = float(np.median(run[key]))
+    for run in runs.values():
+        for name, reference in (("512", runs.get(f"{NO_METRIC_LOSS}@512")),
+                                ("same_batch", runs.get(f"{NO_METRIC_LOSS}@{run['batch_size']}"))):
+            for key in ("end_to_end", "end_to_end_cpu"):
+                run[f"ratio_{name}_{key}"] = (run[f"{key}_median"] / reference[f"{key}_median"]
+                                              if reference else None)
+    results["table"] = throughput_table(runs)
+    print(results["table"], flush=True)
     return results
+
+
+def throughput_table(runs: dict) -> str:
+    """The throughput results as a Markdown table."""
+    def ratio(value):
+        return "–" if value is None else f"{value:.2f}"
+
+    lines = ["| preset | batch | step alone: cells/s, per CPU s | end to end: cells/s, per CPU s "
+             "| end to end ÷ NoMetricLoss at 512: wall, CPU | ÷ NoMetricLoss at the same batch: wall, CPU "
+             "| mined tuples per batch |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run in runs.values():
+        lines.append(
+            f"| {run['loss']} | {run['batch_size']} "
+            f"| {run['step_median']:,.0f}, {run['step_cpu_median']:,.0f} "
+            f"| {run['end_to_end_median']:,.0f}, {run['end_to_end_cpu_median']:,.0f} "
+            f"| {ratio(run['ratio_512_end_to_end'])}, {ratio(run['ratio_512_end_to_end_cpu'])} "
+            f"| {ratio(run['ratio_same_batch_end_to_end'])}, {ratio(run['ratio_same_batch_end_to_end_cpu'])} "
+            f"| {np.mean(run['tuples']):,.0f} |")
+    return "\n".join(lines)
+
+
+def original_metric_loss(name: str) -> tuple:
+    """pytorch-metric-learning's own loss and miner for a preset (what the presets' drop-ins replace)."""
+    from pytorch_metric_learning import losses, miners
+
+    semihard = {"type_of_triplets": "semihard"}
+    made = {
+        "AngularLoss": (losses.AngularLoss(alpha=45), miners.AngularMiner(angle=20)),
+        "ContrastiveLoss": (losses.ContrastiveLoss(pos_margin=0, neg_margin=0),
+                            miners.TripletMarginMiner(margin=0.1, **semihard)),
+        "GeneralizedLiftedStructureLoss": (losses.GeneralizedLiftedStructureLoss(pos_margin=0, neg_margin=1),
+                                           miners.TripletMarginMiner(margin=0.1, **semihard)),
+        "LiftedStructureLoss": (losses.LiftedStructureLoss(pos_margin=0, neg_margin=1),
+                                miners.TripletMarginMiner(margin=0.1, **semihard)),
+        "MarginLoss": (losses.MarginLoss(margin=0.2, nu=0, beta=1.2, learn_beta=False),
+                       miners.TripletMarginMiner(margin=0.2, **semihard)),
+        "MultiSimilarityLoss": (losses.MultiSimilarityLoss(alpha=2, beta=30, base=1.0),
+                                miners.AngularMiner(angle=20)),
+        "NPairsLoss": (losses.NPairsLoss(), miners.AngularMiner(angle=20)),
+        "TripletMarginLoss": (losses.TripletMarginLoss(margin=0.1),
+                              miners.TripletMarginMiner(margin=0.1, **semihard)),
+    }
+    return made.get(name, (None, None))
+
+
+STAGES = ("positives", "collation", "encoder", "decoder", "reconstruction loss", "mining", "metric loss",
+          "backward", "optimizer")
+
+
+def profile_step(loss: str, batch_size: int, space, iterations: int, seed: int,
+                 original: bool = False) -> dict:
+    """CPU milliseconds of each stage of a training iteration, medians over ``iterations``.
+
+    The stages of :func:`gnnas.pretrain.trainer._step` timed one by one on a fresh controller
+    (SGD, lr 1.0, the first iterations): the locality dataset making the positives and collating
+    them, the encoder, the decoder (teacher forced), the reconstruction loss, the miner, the
+    metric loss, the backward pass and the optimizer step. ``original`` times
+    pytorch-metric-learning's own miner and loss instead of the preset's drop-ins.
+    """
+    from gnnas.datasets import locality
+    from gnnas.pretrain.trainer import reconstruction_metrics
+
+    preset = metric_loss_preset(loss)
+    dataset = LocalityDataset(space, seed=seed, classes_per_batch=batch_size // 8)
+    torch.manual_seed(seed)
+    controller = NAOController()
+    controller.train()
+    metric_loss, miner = original_metric_loss(loss) if original else preset.build()
+    trained = [p for name, p in controller.named_parameters() if not name.startswith("predictor")]
+    optimizer = torch.optim.SGD(trained, lr=1.0)
+    collate, collation = locality.collate_cells, []
+
+    def timed_collate(*a, **k):
+        started = time.process_time()
+        out = collate(*a, **k)
+        collation.append(time.process_time() - started)
+        return out
+
+    times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    tuples = []
+    locality.collate_cells = timed_collate
+    try:
+        for index in range(iterations + 2):
+            clock = [time.process_time()]
+            batch = dataset.make_batch(index)
+            clock.append(time.process_time())
+            z = controller.encode(batch)
+            clock.append(time.process_time())
+            log_probs = controller.decoder(z, batch.tokens)
+            clock.append(time.process_time())
+            loss_value = reconstruction_metrics(log_probs, batch.tokens)[0]
+            clock.append(time.process_time())
+            indices_tuple = miner(z, batch.label) if miner is not None else None
+            clock.append(time.process_time())
+            if metric_loss is not None:
+                loss_value = loss_value + preset.lambda_e * metric_loss(z, batch.label, indices_tuple)
+            clock.append(time.process_time())
+            optimizer.zero_grad(set_to_none=True)
+            loss_value.backward()
+            clock.append(time.process_time())
+            optimizer.step()
+            clock.append(time.process_time())
+            if index < 2:
+                continue  # warm-up
+            spans = np.diff(clock) * 1000
+            data = spans[0] - collation[-1] * 1000
+            for stage, value in zip(STAGES, [data, collation[-1] * 1000, *spans[1:]], strict=True):
+                times[stage].append(float(value))
+            tuples.append(len(indices_tuple[0]) if indices_tuple is not None else 0)
+    finally:
+        locality.collate_cells = collate
+    medians = {stage: float(np.median(values)) for stage, values in times.items()}
+    total = sum(medians.values())
+    return {"loss": loss, "batch_size": batch_size, "original": original, "ms": medians, "total_ms": total,
+            "cells_per_cpu_s": batch_size / total * 1000, "mined_tuples": float(np.mean(tuples))}
+
+
+def profile(args: argparse.Namespace, space) -> list[dict]:
+    """The stage breakdown of every loss of ``--throughput-losses`` at 512 and its preset's batch."""
+    rows = []
+    for loss, batch_sizes in measured_batch_sizes(args).items():
+        for batch_size in batch_sizes:
+            too_big = loss == "LiftedStructureLoss" or (loss == "AngularLoss" and batch_size > 256)
+            if args.original and too_big:
+                continue  # the originals' (T, T) and (T, B) matrices: gigabytes for T ~ 10^4 and 5 x 10^5
+            rows.append(profile_step(loss, batch_size, space, args.profile_iterations, args.seed,
+                                     original=args.original))
+    reference = {row["batch_size"]: row for row in rows if row["loss"] == NO_METRIC_LOSS}
+    lines = ["| preset | batch | " + " | ".join(STAGES) + " | total ms | cells per CPU s | × NoMetricLoss "
+             "at 512 | mined tuples |", "| --- | ---: |" + " ---: |" * (len(STAGES) + 4)]
+    for row in rows:
+        ratio = row["cells_per_cpu_s"] / reference[512]["cells_per_cpu_s"] if 512 in reference else None
+        row["ratio_to_no_metric_512"] = ratio
+        lines.append(f"| {row['loss']} | {row['batch_size']} | "
+                     + " | ".join(f"{row['ms'][stage]:.1f}" for stage in STAGES)
+                     + f" | {row['total_ms']:.1f} | {row['cells_per_cpu_s']:,.0f} | "
+                     + ("" if ratio is None else f"{ratio:.2f}") + f" | {row['mined_tuples']:,.0f} |")
+    print("\n".join(lines), flush=True)
+    return rows
 
 
 @torch.no_grad()
@@ -177,10 +391,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default: 1; 2 threads collapse when other jobs share the cores)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--num-workers", type=int, default=1, help="DataLoader workers making the positives")
-    parser.add_argument("--throughput-losses", nargs="*", default=["NoMetricLoss", "MarginLoss"])
+    parser.add_argument("--num-workers", type=int, default=1,
+                        help="DataLoader workers making the positives of the Fig. 3 runs")
+    parser.add_argument("--throughput-losses", nargs="*", default=list(PRESET_NAMES),
+                        help="presets to measure (default: all nine; NoMetricLoss gives the ratios)")
     parser.add_argument("--throughput-iterations", type=int, default=20)
+    parser.add_argument("--throughput-rounds", type=int, default=2,
+                        help="interleaved rounds over the presets; the medians are reported")
+    parser.add_argument("--preset-batch", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure AngularLoss (256) and LiftedStructureLoss (64) at their own batch")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="print the CPU time of each stage of an iteration, per preset")
+    parser.add_argument("--profile-iterations", type=int, default=6)
+    parser.add_argument("--original", action="store_true",
+                        help="profile pytorch-metric-learning's own miners and losses, not the drop-ins")
     parser.add_argument("--losses", nargs="*", default=["MarginLoss", "NoMetricLoss"])
     parser.add_argument("--iterations", type=int, default=300, help="iterations per run (paper: 10000)")
     parser.add_argument("--optimizer", default="sgd", help="sgd (the paper's), adam or adamw")
@@ -209,6 +434,8 @@ def main(argv: list[str] | None = None) -> dict:
                     "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
         "networks": network_sizes(controller), "anchors": len(space),
     }
+    if args.profile:
+        report["profile"] = profile(args, space)
     if not args.skip_throughput:
         report["throughput"] = throughput(args, space)
     if not args.skip_curves:
