@@ -3,6 +3,7 @@
 Example::
 
     >>> from gnnas.pretrain import pretrained_controller
+    >>> controller = pretrained_controller("MarginLoss")    # the paper's settings: shipped, loaded
     >>> controller = pretrained_controller("MarginLoss", iterations=2000, seed=0)  # doctest: +SKIP
 
 Where the settings are the paper's (the default ``iterations=None`` and ``seed=0``), the controller
@@ -26,7 +27,16 @@ __all__ = ["pretrained_controller", "pretrained_folder", "cache_root", "cache_ke
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Returns ``cache_dir``, else the gnnas cache folder (:func:`gnnas.space.default_cache_dir`)."""
+    """Returns the folder under which pretrained controllers are cached.
+
+    Args:
+        cache_dir (str or os.PathLike, optional): the folder to use. (default: :obj:`None`, the
+            gnnas cache folder)
+
+    Returns:
+        pathlib.Path: ``cache_dir`` with ``~`` expanded, else
+        :func:`gnnas.space.default_cache_dir`.
+    """
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     from gnnas.space import default_cache_dir
@@ -35,7 +45,16 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:
-    """A short hash of the settings that determine the trained weights (and of ``extra``)."""
+    """A short hash of the settings that determine the trained weights (and of ``extra``).
+
+    Args:
+        config (PretrainConfig): the settings; only :meth:`PretrainConfig.result_dict` counts.
+        extra (dict, optional): more JSON-ready values that the weights depend on.
+            (default: :obj:`None`)
+
+    Returns:
+        str: 16 hex digits of the SHA-256 of the settings, ``extra`` and the gnnas version.
+    """
     from gnnas import __version__
 
     payload = {"config": config.result_dict(), "extra": extra or {}, "gnnas": __version__}
@@ -54,6 +73,9 @@ def pretrained_folder(
             :func:`cache_root`. (default: :obj:`None`)
         cells_key (str, optional): the name of a custom anchor set, part of the key.
             (default: :obj:`None`)
+
+    Returns:
+        pathlib.Path: ``<cache>/pretrain/<loss>-<key>`` (:func:`cache_key`).
     """
     return cache_root(cache_dir) / "pretrain" / f"{config.loss}-{cache_key(config, {'cells': cells_key})}"
 

@@ -118,7 +118,14 @@ def check_output_dir(output_dir: str | os.PathLike, *, resume: bool, overwrite: 
 
 
 def clear_run(output_dir: str | os.PathLike) -> None:
-    """Removes the files of :data:`RUN_FILES` (and their checksums) from ``output_dir``."""
+    """Removes the files of :data:`RUN_FILES` (and their checksums) from ``output_dir``.
+
+    Args:
+        output_dir (str or os.PathLike): the run's folder; files it lacks are skipped.
+
+    Raises:
+        OSError: if a file exists but cannot be removed.
+    """
     for name in RUN_FILES:
         remove(Path(output_dir) / name)
 
@@ -154,7 +161,12 @@ def check_resumable(saved: dict[str, Any], config: Any, world_size: int) -> None
 
 
 def rng_state() -> dict[str, Any]:
-    """Returns the global torch random states (CPU, and every CUDA device when CUDA is initialised)."""
+    """Returns the global torch random states, to be restored by :func:`set_rng_state`.
+
+    Returns:
+        dict: ``torch``, the CPU generator's state, and ``cuda``, a list of every CUDA device's,
+        when CUDA is initialised.
+    """
     state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -162,7 +174,12 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restores states returned by :func:`rng_state`."""
+    """Restores the global torch random states.
+
+    Args:
+        state (dict): what :func:`rng_state` returned (its ``cuda`` states are skipped where CUDA
+            is not available).
+    """
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

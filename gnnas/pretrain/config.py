@@ -99,6 +99,17 @@ class PretrainConfig:
 
     Raises:
         ValueError: if a value is out of range (checked on construction, see :meth:`validate`).
+
+    Example:
+        >>> from gnnas.pretrain import PretrainConfig
+        >>> config = PretrainConfig(loss="AngularLoss", max_iterations=100)
+        >>> config.resolved_batch_size(), config.classes_per_batch(), config.resolved_lambda_e()
+        (256, 32, 0.1)
+        >>> config.replace(optimizer="adam", lr=1e-3).optimizer
+        'adam'
+        >>> PretrainConfig(batch_size=100)
+        Traceback (most recent call last):
+        ValueError: batch_size 100 must be a multiple of (1 + num_positives) * world_size = (1 + 7) * 1 = 8
     """
 
     loss: str = "MarginLoss"
@@ -225,7 +236,14 @@ class PretrainConfig:
 
     # ------------------------------------------------------------------ resolved values
     def resolved_batch_size(self) -> int:
-        """int: :attr:`batch_size`, or the preset's when it is :obj:`None`."""
+        """Returns the batch size the run uses.
+
+        Returns:
+            int: :attr:`batch_size`, or the preset's when it is :obj:`None`.
+
+        Raises:
+            ValueError: if the loss is ``"custom"`` and :attr:`batch_size` is :obj:`None`.
+        """
         if self.batch_size is not None:
             return self.batch_size
         if self.loss == CUSTOM_LOSS:
@@ -233,7 +251,11 @@ class PretrainConfig:
         return metric_loss_preset(self.loss).batch_size
 
     def resolved_lambda_e(self) -> float:
-        """float: :attr:`lambda_e`, or the preset's when it is :obj:`None` (1.0 for a custom loss)."""
+        """Returns the weight of the metric loss the run uses.
+
+        Returns:
+            float: :attr:`lambda_e`, or the preset's when it is :obj:`None` (1.0 for a custom loss).
+        """
         if self.lambda_e is not None:
             return float(self.lambda_e)
         if self.loss == CUSTOM_LOSS:
@@ -241,21 +263,45 @@ class PretrainConfig:
         return metric_loss_preset(self.loss).lambda_e
 
     def classes_per_batch(self, world_size: int = 1) -> int:
-        """int: anchors (classes) in each process's batch."""
+        """Returns the number of anchors (classes) in each process's batch.
+
+        Args:
+            world_size (int, optional): number of processes the batch is split over. (default: :obj:`1`)
+
+        Returns:
+            int: :meth:`resolved_batch_size` divided by ``(1 + num_positives) * world_size``.
+
+        Raises:
+            ValueError: as :meth:`resolved_batch_size`.
+        """
         return self.resolved_batch_size() // ((1 + self.num_positives) * world_size)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
-        """Returns the settings as a JSON-ready dictionary."""
+        """Returns the settings as a JSON-ready dictionary.
+
+        Returns:
+            dict: one entry per field.
+        """
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        """Returns the settings as an indented JSON string."""
+        """Returns the settings as an indented JSON string.
+
+        Returns:
+            str: :meth:`to_dict` as JSON, keys sorted.
+        """
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PretrainConfig:
         """Builds a config from :meth:`to_dict`'s output.
+
+        Args:
+            values (dict): settings by field name; missing fields take their defaults.
+
+        Returns:
+            PretrainConfig: the validated settings.
 
         Raises:
             ValueError: on unknown keys or values out of range.
@@ -270,13 +316,39 @@ class PretrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> PretrainConfig:
-        """Builds a config from :meth:`to_json`'s output."""
+        """Builds a config from :meth:`to_json`'s output.
+
+        Args:
+            text (str): a JSON object of settings.
+
+        Returns:
+            PretrainConfig: the validated settings.
+
+        Raises:
+            ValueError: if ``text`` is not valid JSON (:class:`json.JSONDecodeError`), or as
+                :meth:`from_dict`.
+        """
         return cls.from_dict(json.loads(text))
 
     def replace(self, **changes: Any) -> PretrainConfig:
-        """Returns a copy with ``changes`` applied (and validated)."""
+        """Returns a copy with ``changes`` applied (and validated).
+
+        Args:
+            **changes: new values by field name.
+
+        Returns:
+            PretrainConfig: the new settings; this one is left as it is.
+
+        Raises:
+            ValueError: if a new value is out of range.
+            TypeError: if a name is not a setting.
+        """
         return dataclasses.replace(self, **changes)
 
     def result_dict(self) -> dict[str, Any]:
-        """Returns the settings that determine the trained weights (no device, logging, workers)."""
+        """Returns the settings that determine the trained weights.
+
+        Returns:
+            dict: :meth:`to_dict` without the device, logging, progress and worker settings.
+        """
         return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}

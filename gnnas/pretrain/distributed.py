@@ -42,6 +42,14 @@ class DistContext:
         world_size (int): number of processes.
         owns_group (bool): whether :func:`init_distributed` created the process group (and so
             must destroy it).
+
+    Example:
+        >>> from gnnas.pretrain.distributed import init_distributed
+        >>> context = init_distributed(use_cuda=False)   # not under torchrun: one process
+        >>> context
+        DistContext(rank=0, local_rank=0, world_size=1, owns_group=False)
+        >>> context.is_main, context.enabled
+        (True, False)
     """
 
     rank: int = 0
@@ -71,6 +79,9 @@ def init_distributed(use_cuda: bool) -> DistContext:
 
     Returns:
         DistContext: this process's rank and the world size (rank 0 of 1 when not distributed).
+
+    Raises:
+        RuntimeError: if ``WORLD_SIZE`` > 1 but this build of torch has no :mod:`torch.distributed`.
     """
     if dist.is_available() and dist.is_initialized():
         local_rank = int(os.environ.get("LOCAL_RANK", dist.get_rank()))

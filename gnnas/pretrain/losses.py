@@ -223,9 +223,37 @@ class FastAngularLoss(losses.AngularLoss):
     Args:
         alpha (float, optional): the angle in degrees. (default: :obj:`40`)
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastAngularLoss
+        >>> from gnnas.pretrain.miners import FastAngularMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastAngularMiner(angle=20)(embeddings, labels)
+        >>> settings = dict(alpha=45)
+        >>> fast, original = FastAngularLoss(**settings), losses.AngularLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         if not _plain(self, {"loss": MeanReducer}):
             return super().compute_loss(embeddings, labels, indices_tuple, ref_emb, ref_labels)
         c_f.labels_required(labels)
@@ -262,9 +290,37 @@ class FastContrastiveLoss(losses.ContrastiveLoss):
         pos_margin (float, optional): :math:`m_{pos}`. (default: :obj:`0`)
         neg_margin (float, optional): :math:`m_{neg}`. (default: :obj:`1`)
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastContrastiveLoss
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(0.1, "semihard")(embeddings, labels)
+        >>> settings = dict(pos_margin=0, neg_margin=0)
+        >>> fast, original = FastContrastiveLoss(**settings), losses.ContrastiveLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         if not _plain(self, {"pos_loss": AvgNonZeroReducer, "neg_loss": AvgNonZeroReducer}):
             return super().compute_loss(embeddings, labels, indices_tuple, ref_emb, ref_labels)
         c_f.labels_or_indices_tuple_required(labels, indices_tuple)
@@ -292,9 +348,38 @@ class FastGeneralizedLiftedStructureLoss(losses.GeneralizedLiftedStructureLoss):
         neg_margin (float, optional): the margin of the negative pairs. (default: :obj:`1`)
         pos_margin (float, optional): the margin of the positive pairs. (default: :obj:`0`)
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastGeneralizedLiftedStructureLoss
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(0.1, "semihard")(embeddings, labels)
+        >>> settings = dict(pos_margin=0, neg_margin=1)
+        >>> fast = FastGeneralizedLiftedStructureLoss(**settings)
+        >>> original = losses.GeneralizedLiftedStructureLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         return _mat_based_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels)
 
     def _compute_loss(self, mat, pos_mask, neg_mask):
@@ -320,9 +405,37 @@ class FastMultiSimilarityLoss(losses.MultiSimilarityLoss):
         beta (float, optional): the weight of the negative pairs. (default: :obj:`50`)
         base (float, optional): the shift of the exponents. (default: :obj:`0.5`)
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastMultiSimilarityLoss
+        >>> from gnnas.pretrain.miners import FastAngularMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastAngularMiner(angle=20)(embeddings, labels)
+        >>> settings = dict(alpha=2, beta=30, base=1.0)
+        >>> fast, original = FastMultiSimilarityLoss(**settings), losses.MultiSimilarityLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         return _mat_based_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels)
 
     def _compute_loss(self, mat, pos_mask, neg_mask):
@@ -355,9 +468,37 @@ class FastLiftedStructureLoss(losses.LiftedStructureLoss):
         neg_margin (float, optional): :math:`m_{neg}`. (default: :obj:`1`)
         pos_margin (float, optional): :math:`m_{pos}`. (default: :obj:`0`)
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastLiftedStructureLoss
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(0.1, "semihard")(embeddings, labels)
+        >>> settings = dict(pos_margin=0, neg_margin=1)
+        >>> fast, original = FastLiftedStructureLoss(**settings), losses.LiftedStructureLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         # With a reference set the original compares anchor and positive indices of different
         # sets; only its own code gives that.
         if ref_emb is not embeddings or not _plain(self, {"loss": MeanReducer}):
@@ -396,9 +537,37 @@ class FastMarginLoss(losses.MarginLoss):
         nu (float, optional): the weight of the :math:`\beta` regulariser. (default: :obj:`0`)
         beta (float, optional): :math:`\beta`. (default: :obj:`1.2`)
         **kwargs: the other arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastMarginLoss
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(0.2, "semihard")(embeddings, labels)
+        >>> settings = dict(margin=0.2, nu=0, beta=1.2, learn_beta=False)
+        >>> fast, original = FastMarginLoss(**settings), losses.MarginLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         plain = _plain(self, {"margin_loss": DivisorReducer, "beta_reg_loss": DivisorReducer})
         if not plain or len(self.beta) != 1 or indices_tuple is None or len(indices_tuple) != 3:
             return super().compute_loss(embeddings, labels, indices_tuple, ref_emb, ref_labels)
@@ -425,9 +594,36 @@ class FastNPairsLoss(losses.NPairsLoss):
 
     Args:
         **kwargs: the arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastNPairsLoss
+        >>> from gnnas.pretrain.miners import FastAngularMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastAngularMiner(angle=20)(embeddings, labels)
+        >>> fast, original = FastNPairsLoss(), losses.NPairsLoss()
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         c_f.labels_required(labels)
         c_f.ref_not_supported(embeddings, labels, ref_emb, ref_labels)
         anchor_idx, positive_idx, _, _ = lmu.convert_to_pairs(indices_tuple, labels)
@@ -477,9 +673,37 @@ class FastTripletMarginLoss(losses.TripletMarginLoss):
     Args:
         margin (float, optional): :math:`m`. (default: :obj:`0.05`)
         **kwargs: the other arguments of pytorch-metric-learning's loss.
+
+    Example:
+        The preset's settings, the same value as the original on the same triplets:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import losses
+        >>> from gnnas.pretrain.losses import FastTripletMarginLoss
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(0.1, "semihard")(embeddings, labels)
+        >>> settings = dict(margin=0.1)
+        >>> fast, original = FastTripletMarginLoss(**settings), losses.TripletMarginLoss(**settings)
+        >>> torch.allclose(fast(embeddings, labels, triplets), original(embeddings, labels, triplets))
+        True
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):  # noqa: D102
+    def compute_loss(self, embeddings, labels, indices_tuple, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``loss(embeddings, labels, indices_tuple)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            indices_tuple (tuple, optional): the mined triplets or pairs; :obj:`None` takes every pair.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            dict: pytorch-metric-learning's loss dictionary, which the loss's reducer turns into one value.
+        """
         counts = None
         if isinstance(indices_tuple, MinedTriplets) and _plain(self, {"loss": AvgNonZeroReducer}):
             counts = indices_tuple.pair_counts(len(embeddings), len(ref_emb), embeddings.dtype)

@@ -42,7 +42,14 @@ ANGLE_BAND_SAFETY = 2.0
 
 def nonzero_2d(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``torch.where(mask)`` for a 2-D mask: the rows and columns of its ``True`` entries, row by
-    row; on the CPU through numpy, which lists millions of entries ten times faster."""
+    row; on the CPU through numpy, which lists millions of entries ten times faster.
+
+    Args:
+        mask (torch.Tensor): bool ``(N, M)``.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: long ``(K,)`` rows and columns of the ``K`` entries.
+    """
     if mask.device.type != "cpu":
         return torch.where(mask)
     mask = mask.contiguous().numpy()
@@ -69,6 +76,20 @@ class MinedTriplets(tuple):
         keep (torch.Tensor): bool ``(P, R)``.
         per_pair (torch.Tensor, optional): long ``(P,)``, the ``True`` entries of each row of
             ``keep`` when already counted. (default: :obj:`None`)
+
+    Example:
+        >>> import torch
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner, MinedTriplets
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> triplets = FastTripletMarginMiner(margin=0.2)(embeddings, labels)
+        >>> isinstance(triplets, MinedTriplets), len(triplets)
+        (True, 3)
+        >>> triplets.keep.shape                             # 4 * 8 * 7 positive pairs, 32 negatives
+        torch.Size([224, 32])
+        >>> positive, negative = triplets.pair_counts(32, 32)
+        >>> int(positive.sum()) == int(negative.sum()) == len(triplets[0])
+        True
     """
 
     anchor_idx: torch.Tensor
@@ -167,6 +188,21 @@ class FastTripletMarginMiner(TripletMarginMiner):
 
     Raises:
         ValueError: if ``type_of_triplets`` is not one of the four.
+
+    Example:
+        The same triplets as pytorch-metric-learning's miner, in the same order:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import miners
+        >>> from gnnas.pretrain.miners import FastTripletMarginMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> fast = FastTripletMarginMiner(margin=0.2, type_of_triplets="semihard")
+        >>> fast
+        FastTripletMarginMiner(margin=0.2, type_of_triplets='semihard')
+        >>> original = miners.TripletMarginMiner(margin=0.2, type_of_triplets="semihard")
+        >>> all(torch.equal(a, b) for a, b in zip(fast(embeddings, labels), original(embeddings, labels)))
+        True
     """
 
     def __init__(self, margin: float = 0.2, type_of_triplets: str = "all", **kwargs) -> None:
@@ -176,7 +212,21 @@ class FastTripletMarginMiner(TripletMarginMiner):
             )
         super().__init__(margin=margin, type_of_triplets=type_of_triplets, **kwargs)
 
-    def mine(self, embeddings, labels, ref_emb, ref_labels):  # noqa: D102 (BaseMiner's hook)
+    def mine(self, embeddings, labels, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``miner(embeddings, labels)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor, torch.Tensor]: the anchors, positives and negatives of
+            the kept triplets, in the original's order (a :class:`MinedTriplets` when the fast path
+            runs).
+        """
         matches, diffs = lmu.get_matches_and_diffs(labels, ref_labels)
         anchor_idx, positive_idx = nonzero_2d(matches)  # (P,), lexicographic as in the original
         mat = self.distance(embeddings, ref_emb)  # (B, R)
@@ -245,9 +295,37 @@ class FastAngularMiner(AngularMiner):
         **kwargs: the arguments of pytorch-metric-learning's ``BaseMiner`` (``distance`` must be
             the default ``LpDistance(p=2, power=1, normalize_embeddings=True)``, as the original
             asserts; ``collect_stats``).
+
+    Example:
+        The same triplets as pytorch-metric-learning's miner, in the same order:
+
+        >>> import torch
+        >>> from pytorch_metric_learning import miners
+        >>> from gnnas.pretrain.miners import FastAngularMiner
+        >>> embeddings = torch.randn(32, 8, generator=torch.Generator().manual_seed(0))
+        >>> labels = torch.arange(4).repeat_interleave(8)   # 4 classes of 8 graphs
+        >>> fast, original = FastAngularMiner(angle=20), miners.AngularMiner(angle=20)
+        >>> fast
+        FastAngularMiner(angle=20)
+        >>> all(torch.equal(a, b) for a, b in zip(fast(embeddings, labels), original(embeddings, labels)))
+        True
     """
 
-    def mine(self, embeddings, labels, ref_emb, ref_labels):  # noqa: D102 (BaseMiner's hook)
+    def mine(self, embeddings, labels, ref_emb, ref_labels):
+        """pytorch-metric-learning's hook: ``miner(embeddings, labels)`` calls it.
+
+        Args:
+            embeddings (torch.Tensor): ``(B, D)``.
+            labels (torch.Tensor): ``(B,)``, the class of each embedding.
+            ref_emb (torch.Tensor): ``(R, D)``, the reference embeddings (``embeddings`` without a
+                reference set).
+            ref_labels (torch.Tensor): ``(R,)``.
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor, torch.Tensor]: the anchors, positives and negatives of
+            the kept triplets, in the original's order (a :class:`MinedTriplets` when the fast path
+            runs).
+        """
         if (
             self.collect_stats
             or embeddings.dtype not in (torch.float32, torch.float64)

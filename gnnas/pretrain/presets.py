@@ -72,6 +72,17 @@ class MetricLossPreset:
         batch_size (int): graphs per iteration (classes × (1 + positives)).
         lambda_e (float): the weight :math:`\lambda_e` of the metric loss.
         description (str): the settings in words.
+
+    Example:
+        >>> from gnnas.pretrain import metric_loss_preset
+        >>> preset = metric_loss_preset("AngularLoss")
+        >>> preset.batch_size, preset.lambda_e, preset.description
+        (256, 0.1, 'AngularLoss(alpha=45) + AngularMiner(angle=20)')
+        >>> loss, miner = preset.build()
+        >>> type(loss).__name__, miner
+        ('FastAngularLoss', FastAngularMiner(angle=20))
+        >>> metric_loss_preset("NoMetricLoss").build()
+        (None, None)
     """
 
     name: str
@@ -82,7 +93,13 @@ class MetricLossPreset:
     description: str
 
     def build(self) -> tuple[Any, Any]:
-        """Returns fresh ``(loss, miner)`` objects; either is :obj:`None` where the preset has none."""
+        """Builds the preset's loss and miner.
+
+        Returns:
+            tuple: fresh ``(loss, miner)`` objects (pytorch-metric-learning's, or their drop-ins
+            from :mod:`gnnas.pretrain.losses` and :mod:`gnnas.pretrain.miners`); either is
+            :obj:`None` where the preset has none.
+        """
         loss = self.make_loss() if self.make_loss is not None else None
         miner = self.make_miner() if self.make_miner is not None else None
         return loss, miner

@@ -15,7 +15,7 @@ where :math:`y_b` is the index of graph :math:`b`'s anchor within the batch. A t
     >>> config = PretrainConfig(loss="MarginLoss", max_iterations=2000, seed=0)
     >>> result = pretrain(config, output_dir="results/pretrain/margin")   # doctest: +SKIP
     >>> result.history[-1]["token_acc"]                                    # doctest: +SKIP
-    >>> result = pretrain(config, output_dir="results/pretrain/margin", resume=True)  # after a kill
+    >>> result = pretrain(config, output_dir="results/pretrain/margin", resume=True)  # doctest: +SKIP
 
 The output folder receives ``config.json`` (every setting, and the loss and miner used),
 ``log.jsonl`` (one JSON record per iteration, see :data:`LOG_FIELDS`), ``checkpoint.pt`` (every
@@ -89,6 +89,25 @@ class PretrainResult:
         history (list[dict]): one record per iteration (see :data:`LOG_FIELDS`), resumed runs included.
         config (PretrainConfig): the settings used.
         output_dir (pathlib.Path, optional): the folder written to, if any.
+        summary (dict, optional): averages of the last 50 iterations (``loss``, ``token_acc``,
+            ...) and the run's totals, as written to ``summary.json``.
+
+    Example:
+        Three iterations of small networks on 64 cells of the bundled table:
+
+        >>> from gnnas.nasbench import NASBench101
+        >>> from gnnas.pretrain import PretrainConfig, pretrain
+        >>> config = PretrainConfig(
+        ...     loss="TripletMarginLoss", batch_size=32, num_positives=3, max_iterations=3,
+        ...     encoder={"hidden_channels": 16, "out_channels": 16}, decoder={"hidden_channels": 16},
+        ...     progress=False)
+        >>> result = pretrain(config, cells=NASBench101.bundled().cells[:64], output_dir="run")
+        >>> len(result.history), sorted(result.history[-1])[:4]
+        (3, ['cell_acc', 'elapsed', 'epoch', 'iteration'])
+        >>> result.summary["iterations"], result.controller.training
+        (3, False)
+        >>> sorted(path.name for path in result.output_dir.iterdir() if path.suffix != ".sha256")
+        ['checkpoint.pt', 'config.json', 'controller.pt', 'log.jsonl', 'summary.json']
     """
 
     controller: Any
@@ -129,7 +148,19 @@ def reconstruction_metrics(log_probs: torch.Tensor, tokens: torch.Tensor) -> tup
 
 
 def count_tuples(indices_tuple: Any) -> int | None:
-    """Number of mined tuples: triplets ``(a, p, n)`` or positive + negative pairs ``(a1, p, a2, n)``."""
+    """Counts what a miner returned.
+
+    Args:
+        indices_tuple (tuple, optional): triplets ``(a, p, n)``, pairs ``(a1, p, a2, n)`` or
+            :obj:`None`.
+
+    Returns:
+        int or None: the number of triplets, or of positive plus negative pairs; :obj:`None` for
+        :obj:`None`.
+
+    Raises:
+        ValueError: if ``indices_tuple`` does not hold 3 or 4 tensors.
+    """
     if indices_tuple is None:
         return None
     if len(indices_tuple) == 3:

@@ -136,6 +136,10 @@ class Search(ABC):
 
         Returns:
             SearchResult: the run so far.
+
+        Raises:
+            ValueError: if ``checkpoint_every`` is below 1.
+            gnnas.files.WriteError: if the checkpoint cannot be written.
         """
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
