@@ -72,12 +72,20 @@ class DistancePairs:
     num_bounded: int = 0
 
     def distance_array(self) -> np.ndarray:
-        """Returns the distance of every pair, in the order of :meth:`pair_array`, int64 ``(P,)``."""
+        """Returns the distance of every pair.
+
+        Returns:
+            numpy.ndarray: int64 ``(P,)``, in the order of :meth:`pair_array`.
+        """
         parts = [np.full(len(p), d, dtype=np.int64) for d, p in sorted(self.pairs.items())]
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
     def pair_array(self) -> np.ndarray:
-        """Returns all pairs, distance by distance, int64 ``(P, 2)``."""
+        """Returns all pairs, distance by distance.
+
+        Returns:
+            numpy.ndarray: int64 ``(P, 2)`` cell indices.
+        """
         parts = [p.reshape(-1, 2) for _, p in sorted(self.pairs.items())]
         return np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
 

@@ -150,6 +150,9 @@ class GaussianProcess:
         num_length_scales (int, optional): size of the grid of :math:`\ell`, at least 2.
             (default: :obj:`7`)
 
+    Raises:
+        ValueError: if ``num_length_scales`` is not an integer of at least 2.
+
     Attributes:
         length_scale, signal_variance, noise_variance (float): the chosen :math:`\ell, s^2,
             \sigma^2` (after :meth:`fit`).
@@ -170,7 +173,15 @@ class GaussianProcess:
         return f"{self.__class__.__name__}(num_length_scales={self.num_length_scales})"
 
     def length_scales(self, distances: np.ndarray) -> np.ndarray:
-        """The grid of :math:`\\ell` for a training distance matrix (see the class docstring)."""
+        """The grid of :math:`\\ell` for a training distance matrix (see the class docstring).
+
+        Args:
+            distances (numpy.ndarray): ``(n, n)`` distances between the training cells.
+
+        Returns:
+            numpy.ndarray: ``num_length_scales`` values from :math:`2^{-4}` to :math:`2^{8}` times
+            the median positive off-diagonal distance (1 when there is none), evenly in log scale.
+        """
         off = distances[~np.eye(len(distances), dtype=bool)]
         positive = off[off > 0]
         median = float(np.median(positive)) if len(positive) else 1.0
@@ -277,6 +288,10 @@ class MLPRegressor:
         lr (float, optional): Adam's learning rate. (default: :obj:`1e-3`)
         weight_decay (float, optional): Adam's weight decay. (default: :obj:`1e-4`)
 
+    Raises:
+        ValueError: if a size or ``steps`` is not a positive integer, ``lr`` is not positive or
+            ``weight_decay`` is negative.
+
     Example:
         >>> mlp = MLPRegressor().fit(x_train, y_train, seed=0)     # (n, F), (n,)
         >>> mlp.predict(x_test)                                      # (m, F) -> (m,)
@@ -347,7 +362,13 @@ class MLPRegressor:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predictions ``(m,)`` for features ``(m, F)``, in the units of the training targets.
+        """Predicts the targets of new cells.
+
+        Args:
+            x (numpy.ndarray): ``(m, F)`` features.
+
+        Returns:
+            numpy.ndarray: ``(m,)`` float64 predictions, in the units of the training targets.
 
         Raises:
             ValueError: if called before :meth:`fit`.

@@ -223,6 +223,10 @@ class LocalityDataset(IterableDataset):
         Args:
             epoch (int): the epoch.
             start_batch (int, optional): the first batch to yield. (default: :obj:`0`)
+
+        Raises:
+            ValueError: if either is not a non-negative integer, or ``start_batch`` is above
+                :attr:`num_batches`.
         """
         self.epoch = check_int(epoch, "epoch", 0)
         self.start_batch = check_int(start_batch, "start_batch", 0)
@@ -230,7 +234,11 @@ class LocalityDataset(IterableDataset):
             raise ValueError(f"start_batch must be at most num_batches={self.num_batches}, got {start_batch}")
 
     def batch_indices(self) -> range:
-        """range: the batches this process yields in the current epoch (all its workers together)."""
+        """The batches this process yields in the current epoch.
+
+        Returns:
+            range: the batch indices, all its workers together (see the sharding above).
+        """
         return range(self.start_batch + self.rank, self.num_batches, self.world_size)
 
     def __len__(self) -> int:
@@ -253,6 +261,9 @@ class LocalityDataset(IterableDataset):
 
         Returns:
             numpy.ndarray: ``int64`` array of shape ``(num_anchors,)``.
+
+        Raises:
+            ValueError: if ``epoch`` is not a non-negative integer.
         """
         epoch = self.epoch if epoch is None else check_int(epoch, "epoch", 0)
         if self._order is None or self._order[0] != epoch:
@@ -269,6 +280,10 @@ class LocalityDataset(IterableDataset):
 
         Returns:
             torch_geometric.data.Batch: see the class documentation.
+
+        Raises:
+            ValueError: if ``index`` is not a batch of the epoch or ``epoch`` is not a
+                non-negative integer.
         """
         epoch = self.epoch if epoch is None else check_int(epoch, "epoch", 0)
         if not 0 <= index < self.num_batches:

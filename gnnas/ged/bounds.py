@@ -92,7 +92,14 @@ class BoundFeatures:
 
     @classmethod
     def of(cls, packed: PackedCells) -> BoundFeatures:
-        """Computes the features of packed cells."""
+        """Computes the features of packed cells.
+
+        Args:
+            packed (PackedCells): the cells.
+
+        Returns:
+            BoundFeatures: one row per cell.
+        """
         out_degree = np.asarray(packed.cells.out_degree)  # (N, 7) int16
         in_degree = np.asarray(packed.cells.in_degree)
         order = io_slot_order(packed.num_vertices)
@@ -118,7 +125,14 @@ class BoundFeatures:
         )
 
     def take(self, index: Any) -> BoundFeatures:
-        """The features of the cells ``index``."""
+        """The features of some of the cells.
+
+        Args:
+            index (int, slice or numpy.ndarray): which rows, as numpy indexes them.
+
+        Returns:
+            BoundFeatures: the rows ``index`` of every array.
+        """
         return BoundFeatures(**{name: value[index] for name, value in self.__dict__.items()})
 
 

@@ -74,7 +74,24 @@ class GEDIndex:
     def nearest(
         self, cell: Any, k: int = 1, *, pin_io: bool = False, num_workers: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` candidates nearest to ``cell``; see :func:`nearest_cells`."""
+        """The ``k`` candidates nearest to ``cell``; see :func:`nearest_cells`.
+
+        Args:
+            cell (ArchSpec | torch_geometric.data.Data): the query cell.
+            k (int, optional): number of nearest cells. (default: :obj:`1`)
+            pin_io (bool, optional): use the pinned distance. (default: :obj:`False`)
+            num_workers (int, optional): threads for large buckets; :obj:`None` uses every CPU
+                core. (default: :obj:`None`)
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]: ``(indices, distances)``, ``int64`` positions in
+            the index and ``int32`` distances, each of length ``min(k, len(self))``, sorted by
+            distance then hash.
+
+        Raises:
+            ValueError: if ``cell`` is not a cell, ``k`` is not a positive integer or
+                ``num_workers`` is not a positive integer or :obj:`None`.
+        """
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         _check_workers(num_workers)

@@ -99,21 +99,44 @@ class MADEBackbone(nn.Module):
         return h  # (B, H)
 
     def forward(self, z: Tensor, tokens: Tensor) -> Tensor:
-        """Returns the teacher-forced logits ``(B, 27, 7)`` of ``tokens`` ``(B, 27)``."""
+        """Returns the teacher-forced logits of ``tokens``.
+
+        Args:
+            z (torch.Tensor): ``(B, D)`` cell embeddings.
+            tokens (torch.Tensor): long ``(B, 27)`` target tokens; position ``t`` sees those before it.
+
+        Returns:
+            torch.Tensor: ``(B, 27, 7)`` logits.
+        """
         h = self._hidden(z, tokens)
         weight = self.out_weight * self.out_mask.unsqueeze(1)  # (27, 7, H)
         return (h @ weight.flatten(0, 1).t()).view(-1, SEQ_LEN, VOCAB_SIZE) + self.out_bias
 
     def start(self, z: Tensor) -> dict[str, Any]:
-        """Returns the decoding cache: the first layer's pre-activation given the embedding alone
-        and the masked input weights."""
+        """Starts step-by-step decoding.
+
+        Args:
+            z (torch.Tensor): ``(B, D)`` cell embeddings.
+
+        Returns:
+            dict: the decoding cache for :meth:`step`: the first layer's pre-activation given the
+            embedding alone and the masked input weights.
+        """
         return {"pre": self.z_proj(z), "input_weight": (self.input.weight * self.input_mask).t()}
 
     def step(self, cache: dict[str, Any], position: int, previous: Tensor) -> Tensor:
-        """Returns the logits ``(B, 7)`` of ``position`` given the token ``previous`` at ``position - 1``.
+        """Returns the logits of ``position`` given the token ``previous`` at ``position - 1``.
 
         The first layer is updated incrementally: the token at ``position - 1`` adds one column of
         the masked input weights to its pre-activation.
+
+        Args:
+            cache (dict): :meth:`start`'s cache, updated in place.
+            position (int): the position decoded, ``0 .. 26`` in order.
+            previous (torch.Tensor): long ``(B,)`` tokens chosen at ``position - 1`` (ignored at 0).
+
+        Returns:
+            torch.Tensor: ``(B, 7)`` logits.
         """
         if position > 0:
             cache["pre"] = cache["pre"] + cache["input_weight"][(position - 1) * VOCAB_SIZE + previous]
@@ -170,7 +193,15 @@ class RNNBackbone(nn.Module):
         return hidden if self.cell == "gru" else (hidden, torch.zeros_like(hidden))
 
     def forward(self, z: Tensor, tokens: Tensor) -> Tensor:
-        """Returns the teacher-forced logits ``(B, 27, 7)`` of ``tokens`` ``(B, 27)``."""
+        """Returns the teacher-forced logits of ``tokens``.
+
+        Args:
+            z (torch.Tensor): ``(B, D)`` cell embeddings.
+            tokens (torch.Tensor): long ``(B, 27)`` target tokens; position ``t`` sees those before it.
+
+        Returns:
+            torch.Tensor: ``(B, 27, 7)`` logits.
+        """
         previous = torch.cat([tokens.new_full((tokens.shape[0], 1), PAD), tokens[:, :-1]], dim=1)
         inputs = (self.token_embedding(previous) + self.position_embedding.weight.unsqueeze(0)
                   + self.input_proj(z).unsqueeze(1))  # (B, 27, H)
@@ -178,11 +209,28 @@ class RNNBackbone(nn.Module):
         return self.out(self.out_dropout(outputs))
 
     def start(self, z: Tensor) -> dict[str, Any]:
-        """Returns the decoding cache: the initial state and the conditioning input."""
+        """Starts step-by-step decoding.
+
+        Args:
+            z (torch.Tensor): ``(B, D)`` cell embeddings.
+
+        Returns:
+            dict: the decoding cache for :meth:`step`: the initial state and the conditioning input.
+        """
         return {"state": self._initial_state(z), "conditioning": self.input_proj(z)}
 
     def step(self, cache: dict[str, Any], position: int, previous: Tensor) -> Tensor:
-        """Returns the logits ``(B, 7)`` of ``position`` given the token ``previous`` at ``position - 1``."""
+        """Returns the logits of ``position`` given the token ``previous`` at ``position - 1``.
+
+        Args:
+            cache (dict): :meth:`start`'s cache, updated in place.
+            position (int): the position decoded, ``0 .. 26`` in order.
+            previous (torch.Tensor): long ``(B,)`` tokens chosen at ``position - 1`` (a padding
+                token at 0).
+
+        Returns:
+            torch.Tensor: ``(B, 7)`` logits.
+        """
         step_input = (self.token_embedding(previous) + self.position_embedding.weight[position]
                       + cache["conditioning"]).unsqueeze(1)  # (B, 1, H)
         output, cache["state"] = self.rnn(step_input, cache["state"])

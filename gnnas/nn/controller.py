@@ -185,7 +185,14 @@ class NAOController(nn.Module):
         return F.normalize(z, p=2.0, dim=-1) if self.normalize else z
 
     def predict(self, z: Tensor) -> Tensor:
-        """Returns the predictor's output ``(B,)`` for embeddings ``z`` ``(B, D)``."""
+        """Predicts the performance of embedded cells.
+
+        Args:
+            z (torch.Tensor): embeddings ``(B, D)``.
+
+        Returns:
+            torch.Tensor: the predictor's output ``(B,)``.
+        """
         return self.predictor(z)
 
     def decode(self, z: Tensor, greedy: bool = True,
@@ -299,6 +306,9 @@ class NAOController(nn.Module):
 
         Returns:
             torch.Tensor: the moved embeddings ``(B, D)``, detached.
+
+        Raises:
+            ValueError: if ``step_size`` is neither a number nor of shape ``(B,)``.
         """
         step = torch.as_tensor(step_size, dtype=z.dtype, device=z.device)
         if step.dim() == 1:
@@ -347,8 +357,11 @@ class NAOController(nn.Module):
 
     # ------------------------------------------------------------------ persistence
     def get_config(self) -> dict[str, Any]:
-        """Returns the configuration: the class and constructor arguments of each part, and the
-        controller's own arguments.
+        """Returns the configuration that :meth:`save` writes.
+
+        Returns:
+            dict: ``trade_off``, ``normalize``, and for ``encoder``, ``decoder`` and ``predictor``
+            the ``class`` and constructor ``kwargs`` of each part.
 
         Raises:
             ValueError: if a part has no ``get_config()`` method.

@@ -43,6 +43,10 @@ class GrammarDecoder(nn.Module):
         backbone (str, optional): ``'made'`` (a masked autoregressive MLP, the fastest),
             ``'gru'`` or ``'lstm'`` (as NAO). (default: :obj:`'made'`)
 
+    Raises:
+        ValueError: if a size is not a positive integer, ``dropout`` is outside ``[0, 1)``, or
+            ``backbone`` is unknown.
+
     Shapes:
         - **z** :math:`(B, \text{in\_channels})`
         - **tokens** :math:`(B, 27)`, long
@@ -71,7 +75,11 @@ class GrammarDecoder(nn.Module):
         self.backbone.reset_parameters()
 
     def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments, so that ``GrammarDecoder(**config)`` rebuilds the module."""
+        """Returns the constructor arguments.
+
+        Returns:
+            dict: the arguments, so that ``GrammarDecoder(**config)`` rebuilds the module.
+        """
         return {"in_channels": self.in_channels, "hidden_channels": self.hidden_channels,
                 "num_layers": self.num_layers, "dropout": self.dropout, "backbone": self.backbone_name}
 

@@ -74,6 +74,11 @@ class GINEncoder(nn.Module):
             (default: :obj:`True`)
         train_eps (bool, optional): learn :math:`\epsilon` of each GINConv. (default: :obj:`False`)
 
+    Raises:
+        ValueError: if a size is not a positive integer, ``dropout`` is outside ``[0, 1)``,
+            ``pooling``, ``norm`` or ``direction`` is unknown, or ``direction='both'`` is given an
+            odd ``hidden_channels``.
+
     Shapes:
         - **x** :math:`(|V|, \text{in\_channels})`, all cells' vertices
         - **edge_index** :math:`(2, |E|)`
@@ -136,7 +141,11 @@ class GINEncoder(nn.Module):
                 module.reset_parameters()
 
     def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments, so that ``GINEncoder(**config)`` rebuilds the module."""
+        """Returns the constructor arguments.
+
+        Returns:
+            dict: the arguments, so that ``GINEncoder(**config)`` rebuilds the module.
+        """
         return {"in_channels": self.in_channels, "hidden_channels": self.hidden_channels,
                 "out_channels": self.out_channels, "num_layers": self.num_layers, "pooling": self.pooling,
                 "norm": self.norm, "dropout": self.dropout, "direction": self.direction,

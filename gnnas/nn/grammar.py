@@ -62,14 +62,13 @@ _LAST = MAX_VERTICES - 1
 class GrammarState(NamedTuple):
     """The state of the grammar after a prefix, for a batch of ``B`` sequences.
 
-    Its fields:
-
-    - ``position`` (int): the position of the next token, ``0 .. 27``;
-    - ``num_edges`` (long ``(B,)``): edges emitted so far;
-    - ``reached`` (bool ``(B,)``): whether the vertex being written has an edge from a vertex
-      reachable from the input;
-    - ``reachable`` (bool ``(B, 7)``): whether each vertex is reachable from the input;
-    - ``finished`` (bool ``(B,)``): whether the output op was emitted.
+    Args:
+        position (int): the position of the next token, ``0 .. 27``.
+        num_edges (torch.Tensor): long ``(B,)``, edges emitted so far.
+        reached (torch.Tensor): bool ``(B,)``, whether the vertex being written has an edge from a
+            vertex reachable from the input.
+        reachable (torch.Tensor): bool ``(B, 7)``, whether each vertex is reachable from the input.
+        finished (torch.Tensor): bool ``(B,)``, whether the output op was emitted.
     """
 
     position: int
@@ -85,6 +84,9 @@ def initial_state(batch_size: int, device: torch.device | str | None = None) -> 
     Args:
         batch_size (int): the number of sequences ``B``.
         device (torch.device, optional): where the state tensors live. (default: :obj:`None`, CPU)
+
+    Returns:
+        GrammarState: position 0, no edges, only the input reachable, nothing finished.
     """
     reachable = torch.zeros(batch_size, MAX_VERTICES, dtype=torch.bool, device=device)
     reachable[:, 0] = True
@@ -145,6 +147,9 @@ def advance(state: GrammarState, tokens: Tensor) -> GrammarState:
     Args:
         state (GrammarState): the current state.
         tokens (torch.Tensor): long ``(B,)``, the token of each sequence.
+
+    Returns:
+        GrammarState: the new state (``state`` is left as it is).
     """
     j, i = _LAYOUT[state.position]
     live = ~state.finished
@@ -166,7 +171,14 @@ def advance(state: GrammarState, tokens: Tensor) -> GrammarState:
 
 
 def check_tokens(tokens: Tensor) -> None:
-    """Raises :class:`ValueError` unless ``tokens`` is an integer ``(B, 27)`` tensor over ``0 .. 6``."""
+    """Checks that ``tokens`` can be token sequences.
+
+    Args:
+        tokens (torch.Tensor): the tensor to check.
+
+    Raises:
+        ValueError: unless ``tokens`` is an integer ``(B, 27)`` tensor over ``0 .. 6``.
+    """
     if not isinstance(tokens, Tensor):
         raise ValueError(f"tokens must be a torch.Tensor, got {type(tokens).__name__}")
     if tokens.dim() != 2 or tokens.shape[1] != SEQ_LEN:

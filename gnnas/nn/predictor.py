@@ -60,7 +60,11 @@ class MLPPredictor(nn.Module):
                 module.reset_parameters()
 
     def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments, so that ``MLPPredictor(**config)`` rebuilds the module."""
+        """Returns the constructor arguments.
+
+        Returns:
+            dict: the arguments, so that ``MLPPredictor(**config)`` rebuilds the module.
+        """
         return {"in_channels": self.in_channels, "hidden_channels": self.hidden_channels,
                 "num_layers": self.num_layers, "dropout": self.dropout, "sigmoid": self.sigmoid}
 

@@ -22,6 +22,9 @@ def cell_to_data(cell: ArchSpec) -> Data:
     Args:
         cell (ArchSpec): the cell.
 
+    Returns:
+        torch_geometric.data.Data: ``x``, ``edge_index``, ``num_nodes`` and ``tokens``.
+
     Raises:
         ValueError: if ``cell`` is not an :class:`~gnnas.space.spec.ArchSpec`.
     """

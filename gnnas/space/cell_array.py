@@ -282,7 +282,17 @@ class CellArray(Sequence[ArchSpec]):
         return f"{type(self).__name__}(num_cells={len(self)})"
 
     def spec(self, index: int) -> ArchSpec:
-        """Cell ``index`` as an :class:`ArchSpec` (with its hash, when known)."""
+        """Returns one cell as an :class:`ArchSpec` (with its hash, when known).
+
+        Args:
+            index (int): the cell's position.
+
+        Returns:
+            ArchSpec: the cell.
+
+        Raises:
+            IndexError: if ``index`` is out of range.
+        """
         size = int(self.num_vertices[index])
         spec = ArchSpec(self.matrices[index, :size, :size], [OPS[k] for k in self.op_indices[index, :size]])
         if self._hashes is not None:
@@ -290,7 +300,11 @@ class CellArray(Sequence[ArchSpec]):
         return spec
 
     def specs(self) -> list[ArchSpec]:
-        """Every cell as an :class:`ArchSpec`, in order."""
+        """Returns every cell as an :class:`ArchSpec`.
+
+        Returns:
+            list[ArchSpec]: the cells, in order.
+        """
         return list(self)
 
     # ------------------------------------------------------------------ derived arrays

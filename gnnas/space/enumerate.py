@@ -99,6 +99,9 @@ class CacheWarning(UserWarning):
 def pack_cells(cells: Sequence[ArchSpec]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deprecated: the arrays of :meth:`CellArray.from_specs(cells) <gnnas.space.CellArray.from_specs>`.
 
+    Args:
+        cells (Sequence[ArchSpec]): the cells.
+
     Returns:
         tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]: ``(matrices, op_indices,
         num_vertices)`` of the :class:`~gnnas.space.CellArray`.
@@ -205,7 +208,21 @@ class CellSpace(Sequence[ArchSpec]):
         return f"{type(self).__name__}(num_cells={len(self)})"
 
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
-        """:meth:`index_of` with the contract of :meth:`list.index` (``ValueError`` if absent)."""
+        """:meth:`index_of` with the contract of :meth:`list.index`.
+
+        Args:
+            value (str or ArchSpec): a cell, or its module hash.
+            start (int, optional): the first position that counts. (default: :obj:`0`)
+            stop (int, optional): the position after the last that counts. (default: :obj:`None`,
+                the end)
+
+        Returns:
+            int: the cell's position.
+
+        Raises:
+            ValueError: if the cell is not in the space or not in ``[start, stop)``, or ``value``
+                is neither a cell nor a 32-hex string.
+        """
         try:
             position = self.index_of(value)
         except CellNotFoundError as error:
@@ -215,7 +232,14 @@ class CellSpace(Sequence[ArchSpec]):
         return position
 
     def count(self, value: Any) -> int:
-        """1 if ``value`` (a cell or hash) is in the space, else 0: the cells are unique."""
+        """Counts a cell in the space, as :meth:`list.count`.
+
+        Args:
+            value (str or ArchSpec): a cell, or its module hash.
+
+        Returns:
+            int: 1 if the cell is in the space, else 0 (the cells are unique).
+        """
         return int(value in self)
 
     def index_of(self, cell: str | ArchSpec) -> int:
@@ -254,8 +278,19 @@ class CellSpace(Sequence[ArchSpec]):
     ) -> np.ndarray:
         """Draws cell indices uniformly at random (see :meth:`sample`).
 
+        Args:
+            num (int): how many indices.
+            replace (bool, optional): draw with replacement. (default: :obj:`False`)
+            seed (int, optional): seed of a fresh :func:`numpy.random.default_rng`.
+                (default: :obj:`None`)
+            generator (numpy.random.Generator or torch.Generator, optional): the source of
+                randomness, instead of ``seed``. (default: :obj:`None`)
+
         Returns:
             numpy.ndarray: ``int64`` indices, shape ``(num,)``.
+
+        Raises:
+            ValueError: as :meth:`sample`.
         """
         return _sample_indices(len(self), num, replace, seed, generator)
 
@@ -291,7 +326,11 @@ class CellSpace(Sequence[ArchSpec]):
         return self[self.sample_indices(num, replace=replace, seed=seed, generator=generator)]
 
     def counts_by_num_vertices(self) -> dict[int, int]:
-        """Returns the number of cells with exactly ``V`` vertices, for ``V`` = 2..7."""
+        """Counts the cells by size.
+
+        Returns:
+            dict[int, int]: the number of cells with exactly ``V`` vertices, for ``V`` = 2..7.
+        """
         sizes, counts = np.unique(self.num_vertices, return_counts=True)
         return {int(v): int(c) for v, c in zip(sizes, counts, strict=True)}
 
@@ -515,7 +554,11 @@ def _check_space(space: CellSpace, spot_checks: int = 32) -> str | None:
 
 # ------------------------------------------------------------------------------------------ the cache
 def default_cache_dir() -> Path:
-    """The cache folder: ``$GNNAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/gnnas``, else ``~/.cache/gnnas``."""
+    """Returns the gnnas cache folder.
+
+    Returns:
+        pathlib.Path: ``$GNNAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/gnnas``, else ``~/.cache/gnnas``.
+    """
     if os.environ.get("GNNAS_CACHE_DIR"):
         return Path(os.environ["GNNAS_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -528,6 +571,9 @@ def cache_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     Args:
         cache_dir (str or os.PathLike, optional): the cache folder; :obj:`None` takes
             :func:`default_cache_dir`. (default: :obj:`None`)
+
+    Returns:
+        pathlib.Path: the absolute path of the cache file in that folder.
     """
     folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
     return (folder / _CACHE_NAME).absolute()

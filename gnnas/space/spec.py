@@ -280,7 +280,12 @@ class ArchSpec:
 
     # ------------------------------------------------------------------ conversions
     def to_strings(self) -> tuple[str, str]:
-        """Returns ``(adjacency, operations)`` in the string layout of :meth:`from_strings`."""
+        """Returns the cell in the string layout of :meth:`from_strings`.
+
+        Returns:
+            tuple[str, str]: ``(adjacency, operations)``: the matrix's bits row by row, and the
+            ops joined by commas.
+        """
         adjacency = "".join("1" if bit else "0" for bit in self._matrix.ravel())
         return adjacency, ",".join(self._ops)
 

@@ -61,6 +61,9 @@ def slot_layout(max_vertices: int = MAX_VERTICES) -> list[tuple[int, int]]:
 
     Args:
         max_vertices (int, optional): number of vertices of the full layout. (default: :obj:`7`)
+
+    Returns:
+        list[tuple[int, int]]: ``max_vertices * (max_vertices + 1) / 2 - 1`` pairs (27 for 7).
     """
     return [(j, slot) for j in range(1, max_vertices) for slot in range(j + 1)]
 

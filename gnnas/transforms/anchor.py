@@ -28,7 +28,16 @@ PAIRS = {n: [(i, j) for i in range(n) for j in range(i + 1, n)] for n in range(2
 
 
 def fast_hash(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[int, ...]) -> str:
-    """The official module hash (as :func:`gnnas.space.module_hash`) of a cell given as bitmasks."""
+    """The official module hash (as :func:`gnnas.space.module_hash`) of a cell given as bitmasks.
+
+    Args:
+    n (int): the number of vertices.
+    rows (list[int] or tuple[int, ...]): the successor bitmask of each vertex.
+    ops (list[int] or tuple[int, ...]): the op index of each vertex.
+
+    Returns:
+        str: the 32-hex module hash.
+    """
     out_neighbours = [[j for j in range(i + 1, n) if rows[i] >> j & 1] for i in range(n)]
     in_neighbours = [[i for i in range(v) if rows[i] >> v & 1] for v in range(n)]
     return _hash_neighbours(in_neighbours, out_neighbours, [_HASH_LABELS[op] for op in ops])
@@ -39,6 +48,14 @@ def signature(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[
 
     Cells with equal official hashes have equal signatures (the hash starts from these triples),
     so different signatures prove that two cells differ.
+
+    Args:
+    n (int): the number of vertices.
+    rows (list[int] or tuple[int, ...]): the successor bitmask of each vertex.
+    ops (list[int] or tuple[int, ...]): the op index of each vertex.
+
+    Returns:
+        tuple[int, ...]: the triples, each packed into one int, sorted.
     """
     in_degree = [0] * n
     for i in range(n):
@@ -51,7 +68,15 @@ def signature(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[
 
 
 def is_full(n: int, rows: list[int] | tuple[int, ...]) -> bool:
-    """Whether every vertex lies on a path from the input (0) to the output (``n - 1``)."""
+    """Whether every vertex lies on a path from the input (0) to the output (``n - 1``).
+
+    Args:
+        n (int): the number of vertices.
+        rows (list[int] or tuple[int, ...]): the successor bitmask of each vertex.
+
+    Returns:
+        bool: :obj:`True` when no vertex is cut off (pruning would keep the cell as it is).
+    """
     reach = 1
     for i in range(n - 1):
         if reach >> i & 1:
@@ -67,7 +92,18 @@ def is_full(n: int, rows: list[int] | tuple[int, ...]) -> bool:
 
 
 def delete_vertex(n: int, rows: list[int], ops: list[int], v: int) -> tuple[list[int], list[int]]:
-    """Removes vertex ``v`` and its edges, renumbering the later vertices."""
+    """Removes vertex ``v`` and its edges, renumbering the later vertices.
+
+    Args:
+        n (int): the number of vertices.
+        rows (list[int]): the successor bitmask of each vertex.
+        ops (list[int]): the op index of each vertex.
+        v (int): the vertex to remove.
+
+    Returns:
+        tuple[list[int], list[int]]: the ``n - 1`` rows and ops of the new cell (the inputs are
+        left as they are).
+    """
     low_mask = (1 << v) - 1
     new_rows = [(r & low_mask) | ((r >> (v + 1)) << v) for i, r in enumerate(rows) if i != v]
     return new_rows, ops[:v] + ops[v + 1:]
@@ -83,6 +119,9 @@ class Anchor:
 
     Args:
         spec (ArchSpec): the cell.
+
+    Raises:
+        ValueError: if ``spec`` is not an :class:`ArchSpec`.
     """
 
     __slots__ = ("_spec", "n", "rows", "ops", "num_edges", "sorted_ops", "deletable", "_signature",
@@ -97,7 +136,17 @@ class Anchor:
     @classmethod
     def from_bits(cls, n: int, rows: Sequence[int], ops: Sequence[int], hash: str | None = None) -> Anchor:
         """An anchor from bitmasks of a cell known to be valid and pruned (e.g. from the enumerated
-        space), without building its :class:`ArchSpec` (made on demand by :attr:`spec`)."""
+        space), without building its :class:`ArchSpec` (made on demand by :attr:`spec`).
+
+        Args:
+            n (int): the number of vertices.
+            rows (Sequence[int]): the successor bitmask of each vertex.
+            ops (Sequence[int]): the op index of each vertex.
+            hash (str, optional): the cell's module hash, if known. (default: :obj:`None`)
+
+        Returns:
+            Anchor: the anchor; nothing is checked.
+        """
         anchor = cls.__new__(cls)
         anchor._setup(n, tuple(rows), tuple(ops), None, hash)
         return anchor
@@ -167,6 +216,10 @@ class Anchor:
     def structures(self, deletes: int, flips: int) -> list[Structure]:
         """Every valid full cell after ``deletes`` deletions and ``flips`` flips, before op changes.
 
+        Args:
+            deletes (int): 0 or 1 vertex deletions (any positive number deletes one vertex).
+            flips (int): the number of edge flips.
+
         Returns:
             list[tuple]: ``(n, rows, ops, num_edges, edits)`` for each, computed once per anchor.
         """
@@ -197,6 +250,15 @@ class Anchor:
 
         Cheap invariants first (size, number of edges, op multiset, :func:`signature`), the
         official hash only when they all agree.
+
+        Args:
+            n (int): the number of vertices.
+            rows (list[int]): the successor bitmask of each vertex.
+            ops (list[int]): the op index of each vertex.
+            num_edges (int): the cell's number of edges.
+
+        Returns:
+            bool: :obj:`True` when the cell is not the anchor.
         """
         if n != self.n or num_edges != self.num_edges or sorted(ops) != self.sorted_ops:
             return True
@@ -208,13 +270,34 @@ class Anchor:
 
 
 def to_spec(n: int, rows: list[int], ops: list[int]) -> ArchSpec:
-    """Builds the :class:`ArchSpec` of a fast cell."""
+    """Builds the :class:`ArchSpec` of a fast cell.
+
+    Args:
+        n (int): the number of vertices.
+        rows (list[int]): the successor bitmask of each vertex.
+        ops (list[int]): the op index of each vertex.
+
+    Returns:
+        ArchSpec: the cell.
+
+    Raises:
+        ValueError: if the bitmasks and ops do not make a valid cell (as :class:`ArchSpec`).
+    """
     matrix = np.array([[r >> j & 1 for j in range(n)] for r in rows], dtype=np.uint8).reshape(n, n)
     return ArchSpec(matrix, [OPS[op] for op in ops])
 
 
 def tokens_of(n: int, rows: list[int] | tuple[int, ...], ops: list[int] | tuple[int, ...]) -> list[int]:
-    """The 27 tokens of a fast cell (as :meth:`ArchSpec.to_tokens`)."""
+    """The 27 tokens of a fast cell (as :meth:`ArchSpec.to_tokens`).
+
+    Args:
+    n (int): the number of vertices.
+    rows (list[int] or tuple[int, ...]): the successor bitmask of each vertex.
+    ops (list[int] or tuple[int, ...]): the op index of each vertex.
+
+    Returns:
+        list[int]: the 27 tokens, with the slots of missing vertices 0.
+    """
     tokens = [0] * 27
     for j in range(1, n):
         base = j * (j + 1) // 2 - 1
