@@ -11,6 +11,7 @@ import argparse
 import pkgutil
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,13 @@ pytest.importorskip("sphinx")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
+from gnnas_api import public_modules, undocumented_names  # noqa: E402
 from gnnas_cli import argument_name, load_parser, subcommands, text_nodes  # noqa: E402
+from sphinx.domains.python import ObjectEntry  # noqa: E402
 
 import gnnas  # noqa: E402
+from gnnas import flags  # noqa: E402
+from gnnas.cli import settings  # noqa: E402
 from gnnas.cli.main import build_parser  # noqa: E402
 
 
@@ -83,3 +88,32 @@ def test_text_nodes_keep_examples_literal() -> None:
     assert paragraphs[1].astext() == "examples:"
     assert paragraphs[2].astext() == "gnnas search --budget 10\n  --seeds 0 1"
     assert paragraphs[0]["support_smartquotes"] is False  # "--flag" is not turned into a dash
+
+
+def every_public_name() -> dict[str, ObjectEntry]:
+    """A Python domain's entries as if every ``module.name`` of every ``__all__`` were documented."""
+    entry = ObjectEntry("api/page", "id", "function", aliased=False)
+    return {f"{m.__name__}.{name}": entry for m in public_modules() for name in getattr(m, "__all__", ())}
+
+
+def test_undocumented_names_wants_a_package_s_names_under_the_package() -> None:
+    domain = types.SimpleNamespace(objects=every_public_name())
+    assert undocumented_names(domain) == []
+    del domain.objects["gnnas.search.Oracle"]  # gnnas.search.oracle.Oracle is not enough
+    del domain.objects["gnnas.ArchSpec"]
+    assert undocumented_names(domain) == ["gnnas.ArchSpec", "gnnas.search.Oracle"]
+
+
+def test_undocumented_names_takes_a_borrowed_name_where_it_is_defined() -> None:
+    domain = types.SimpleNamespace(objects=every_public_name())
+    assert settings.CLIError is flags.CLIError
+    del domain.objects["gnnas.cli.settings.CLIError"]  # borrowed from gnnas.flags: documented there
+    assert undocumented_names(domain) == []
+    del domain.objects["gnnas.flags.CLIError"]
+    assert undocumented_names(domain) == ["gnnas.cli.settings.CLIError", "gnnas.flags.CLIError"]
+
+
+def test_public_modules_leave_out_private_ones() -> None:
+    names = [module.__name__ for module in public_modules()]
+    assert names[0] == "gnnas" and "gnnas.pretrain.__main__" in names and "gnnas.search.oracle" in names
+    assert not any(part.startswith("_") and part != "__main__" for name in names for part in name.split("."))

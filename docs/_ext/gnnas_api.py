@@ -10,7 +10,11 @@ stays an alias of the entry, so type hints, references written inside the module
 docstring line and a link to the entry of its subpackage; ``gnnas.ArchSpec`` is an alias too, so
 a bare ``ArchSpec`` in a type resolves to ``gnnas.space.ArchSpec`` and not ambiguously.
 
-A public name added to a module's ``__all__`` is documented without editing the pages.
+A public name added to a module's ``__all__`` is documented without editing the pages, and the
+build checks that every name of every ``__all__`` of gnnas is documented where users import it
+(``gnnas.ArchSpec``, ``gnnas.search.Oracle``, ``gnnas.space.ops.INPUT``), or, for a function or
+class that a module re-exports from another (``gnnas.cli.settings.CLIError``), where it is
+defined: a name that is not is a warning, so an error under ``-W``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import builtins
 import importlib
 import inspect
+import pkgutil
 import re
 import sys
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -30,8 +36,11 @@ from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_refnode, nested_parse_with_titles
+
+logger = logging.getLogger(__name__)
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`<]+?)`")
 _KINDS = {"autoexception": "exception", "autoclass": "class", "autofunction": "function", "autodata": "data"}
@@ -375,8 +384,62 @@ def resolve_by_definition(
     return None
 
 
+def public_modules(package: str = "gnnas") -> Iterator[ModuleType]:
+    """The package and its public modules (no part of the name starts with ``_``, but ``__main__``).
+
+    Args:
+        package: the top-level package.
+
+    Yields:
+        ModuleType: each module, imported, in name order.
+    """
+    root = importlib.import_module(package)
+    names = {package, *(info.name for info in pkgutil.walk_packages(root.__path__, f"{package}."))}
+    for name in sorted(names):
+        if all(part == "__main__" or not part.startswith("_") for part in name.split(".")[1:]):
+            yield importlib.import_module(name)
+
+
+def undocumented_names(domain: Any, package: str = "gnnas") -> list[str]:
+    """The names of the ``__all__`` lists of a package's modules that the docs do not document.
+
+    ``module.name`` is documented when the Python domain has an entry (or an alias) of that name,
+    or, for a function or class defined outside the module (outside the package and its
+    subpackages, for a package), when its defining name leads to one. A package's own names
+    (``gnnas.search.Oracle``, defined in ``gnnas.search.oracle``) need their entry under the
+    package.
+
+    Args:
+        domain: the Python domain (its ``objects``: entries by dotted name).
+        package: the top-level package. (default: ``"gnnas"``)
+
+    Returns:
+        list[str]: ``module.name`` of each undocumented name (dunder names such as ``__version__``
+        aside), in module order.
+    """
+    missing = []
+    for module in public_modules(package):
+        for name in getattr(module, "__all__", ()):
+            dotted = f"{module.__name__}.{name}"
+            if name.startswith("__") or dotted in domain.objects:
+                continue
+            defined = _dotted_name(getattr(module, name))
+            own = defined is None or defined.startswith(f"{module.__name__}.")
+            if own or _through_aliases(domain, defined) is None:
+                missing.append(dotted)
+    return missing
+
+
+def check_public_names(app: Sphinx, env: BuildEnvironment) -> None:
+    """Warns about every name of a gnnas ``__all__`` that no page documents."""
+    for name in undocumented_names(env.get_domain("py")):
+        logger.warning(f"{name} is public (in __all__) but no page documents it; add its module to "
+                       "a page of docs/api with '.. gnnas-module::'", type="gnnas", subtype="undocumented")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("gnnas-module", ModuleDirective)
     app.add_directive("gnnas-reexports", ReexportsDirective)
     app.connect("missing-reference", resolve_by_definition, priority=600)
+    app.connect("env-check-consistency", check_public_names)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

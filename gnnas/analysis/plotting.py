@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "kde_violins", "distance_histogram", "project_2d", "embedding_map", "pretraining_curves",
-    "PRETRAINING_PANELS",
+    "moving_average", "PRETRAINING_PANELS",
 ]
 
 

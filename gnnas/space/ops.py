@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+#: The label of the input vertex (always vertex 0).
 INPUT = "input"
+#: The label of the output vertex (always the last vertex).
 OUTPUT = "output"
+#: A 3 x 3 convolution, batch norm and ReLU.
 CONV3X3 = "conv3x3-bn-relu"
+#: A 1 x 1 convolution, batch norm and ReLU.
 CONV1X1 = "conv1x1-bn-relu"
+#: A 3 x 3 max pooling.
 MAXPOOL3X3 = "maxpool3x3"
 
 #: The operations an interior vertex can take, in the order of the official hash labels.
