@@ -94,7 +94,14 @@ class WriteError(OSError):
 
 
 def checksum_path(path: str | os.PathLike) -> Path:
-    """Returns the checksum file of ``path``: ``path`` with :data:`CHECKSUM_SUFFIX` appended."""
+    """Returns the checksum file of a file.
+
+    Args:
+        path (str or os.PathLike): the file.
+
+    Returns:
+        pathlib.Path: ``path`` with :data:`CHECKSUM_SUFFIX` appended to its name.
+    """
     path = Path(path)
     return path.with_name(path.name + CHECKSUM_SUFFIX)
 
@@ -220,7 +227,14 @@ def read_bytes(path: str | os.PathLike, sha256: str | None = None) -> bytes:
 
 
 def remove(path: str | os.PathLike) -> None:
-    """Removes a file written by :func:`write_bytes` and its checksum file (those that exist)."""
+    """Removes a file written by :func:`write_bytes` and its checksum file (those that exist).
+
+    Args:
+        path (str or os.PathLike): the file.
+
+    Raises:
+        OSError: if one of them exists but cannot be removed.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     checksum_path(path).unlink(missing_ok=True)
@@ -304,6 +318,12 @@ def save_json(value: Any, path: str | os.PathLike, indent: int | None = 1) -> No
 
 def load_json(path: str | os.PathLike) -> Any:
     """Reads a file written by :func:`save_json` after checking its checksum.
+
+    Args:
+        path (str or os.PathLike): the file.
+
+    Returns:
+        Any: the JSON value.
 
     Raises:
         FileNotFoundError: if there is no such file.

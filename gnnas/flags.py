@@ -95,7 +95,17 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def parse_bool(text: str) -> bool:
-    """Reads ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``) for argparse."""
+    """Reads a yes-or-no flag value for argparse.
+
+    Args:
+        text (str): ``true``/``false``, ``1``/``0``, ``yes``/``no`` or ``on``/``off``, in any case.
+
+    Returns:
+        bool: the value.
+
+    Raises:
+        argparse.ArgumentTypeError: for any other text.
+    """
     if text.lower() in ("1", "true", "yes", "on"):
         return True
     if text.lower() in ("0", "false", "no", "off"):
@@ -104,7 +114,17 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_json(text: str) -> Any:
-    """Reads a JSON value for argparse."""
+    """Reads a JSON value for argparse.
+
+    Args:
+        text (str): the flag's text.
+
+    Returns:
+        Any: the JSON value.
+
+    Raises:
+        argparse.ArgumentTypeError: if ``text`` is not JSON.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -112,7 +132,14 @@ def parse_json(text: str) -> Any:
 
 
 def optional(kind: Any) -> Any:
-    """An argparse ``type`` that reads ``none`` as :obj:`None` and anything else with ``kind``."""
+    """An argparse ``type`` that reads ``none`` as :obj:`None` and anything else with ``kind``.
+
+    Args:
+        kind (Callable[[str], Any]): the ``type`` of the other values, e.g. :class:`int`.
+
+    Returns:
+        Callable[[str], Any]: the new ``type``, named after ``kind`` (for argparse's messages).
+    """
 
     def parse(text: str) -> Any:
         return None if text.lower() == "none" else kind(text)

@@ -258,6 +258,9 @@ class NASBench101:
 
         Like the official ``fixed_statistics.keys()`` it supports ``len``, iteration and ``in``
         (``len(nasbench.hash_iterator())`` is the number of cells); the hashes come sorted.
+
+        Returns:
+            KeysView[str]: the 32-hex module hashes.
         """
         return self._hash_index().keys()
 
@@ -294,6 +297,12 @@ class NASBench101:
     def spec(self, module_hash: str) -> ArchSpec:
         """Returns the cell with this hash as an :class:`~gnnas.ArchSpec` (built once, then kept).
 
+        Args:
+            module_hash (str): the official module hash.
+
+        Returns:
+            ArchSpec: the cell, with its hash already known.
+
         Raises:
             OutOfDomainError: if the table does not hold the cell.
         """
@@ -316,6 +325,9 @@ class NASBench101:
         They are built on the first call and kept; building validates and prunes every cell
         (:class:`~gnnas.ArchSpec` construction, about 0.2 ms a cell: some 6 s for 30,000 cells),
         so search code that needs only a few cells should call :meth:`spec`.
+
+        Returns:
+            list[ArchSpec]: one cell per row of the table.
         """
         return [self._spec_at(k) for k in range(len(self))]
 
@@ -406,7 +418,11 @@ class NASBench101:
         return True
 
     def get_budget_counters(self) -> tuple[float, int]:
-        """Returns ``(training_time_spent, total_epochs_spent)`` accumulated by :meth:`query`."""
+        """Returns the budget that :meth:`query` has spent since the last reset.
+
+        Returns:
+            tuple[float, int]: ``(training_time_spent, total_epochs_spent)``.
+        """
         return self.training_time_spent, self.total_epochs_spent
 
     def reset_budget_counters(self) -> None:
@@ -451,8 +467,17 @@ class NASBench101:
 
         See :meth:`get_metrics_from_hash`.
 
+        Args:
+            spec (ArchSpec): the cell (an official-style spec is pruned first).
+
+        Returns:
+            tuple[dict, dict]: ``fixed_stats`` and ``computed_stats``, as
+            :meth:`get_metrics_from_hash`.
+
         Raises:
             OutOfDomainError: if the cell is invalid or not in the table.
+            TypeError: if ``spec`` is neither an :class:`~gnnas.ArchSpec` nor an object with
+                ``matrix`` and ``ops``.
         """
         return self.get_metrics_from_hash(str(self.arrays.hashes[self._cell_index(spec)]))
 

@@ -148,6 +148,10 @@ class NASBenchArrays:
         metrics (numpy.ndarray): ``(N, E, R, 2, 4)`` metrics, ``NaN`` where absent.
         available (numpy.ndarray): ``(E, 2, 4)`` which metrics the source holds.
         source (str): where the table came from (for messages and ``repr``).
+
+    Raises:
+        ValueError: if an array's shape does not fit the others, or the hashes are not sorted
+            and unique.
     """
 
     hashes: np.ndarray
@@ -221,7 +225,15 @@ class NASBenchArrays:
 
     @staticmethod
     def read_meta(folder: str | os.PathLike) -> dict | None:
-        """Returns the ``meta.json`` facts of a cache folder, or ``None`` if it is incomplete."""
+        """Reads the ``meta.json`` facts of a cache folder.
+
+        Args:
+            folder (str or os.PathLike): the cache folder.
+
+        Returns:
+            dict or None: the facts, or :obj:`None` if the file is missing or unreadable (an
+            incomplete cache).
+        """
         try:
             return json.loads((Path(folder) / "meta.json").read_text())
         except (OSError, ValueError):

@@ -100,6 +100,13 @@ def cells_from_specs(specs: Sequence) -> list[tuple[str, str, str, int]]:
     """Returns ``(hash, adjacency, operations, parameters)`` rows for :class:`~gnnas.ArchSpec` s.
 
     The parameter count is a made-up function of the cell (the real one needs the network).
+
+    Args:
+        specs (Sequence[ArchSpec]): the cells.
+
+    Returns:
+        list[tuple[str, str, str, int]]: one row per cell, the strings of
+        :meth:`~gnnas.ArchSpec.to_strings`.
     """
     rows = []
     for spec in specs:
@@ -125,6 +132,9 @@ def random_specs(num: int, seed: int | None = None, min_vertices: int = 2,
 
     Returns:
         list[ArchSpec]: the cells, in the order first drawn.
+
+    Raises:
+        ValueError: if ``min_vertices`` is not between 2 and 7.
     """
     if not 2 <= min_vertices <= MAX_VERTICES:
         raise ValueError(f"min_vertices must be between 2 and {MAX_VERTICES}, got {min_vertices}")
