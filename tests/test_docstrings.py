@@ -184,14 +184,8 @@ def test_the_walk_finds_the_public_api() -> None:
 #: The parts of gnnas checked one by one: each subpackage, and each top-level module.
 PARTS = sorted({name.split(".")[1] for name in module_names() if name != "gnnas"})
 
-#: Parts whose docstrings are still being completed (strict: a part that passes must leave).
-PENDING = {"cli"}
 
-
-@pytest.mark.parametrize(
-    "part",
-    [pytest.param(part, marks=pytest.mark.xfail(strict=True)) if part in PENDING else part for part in PARTS],
-)
+@pytest.mark.parametrize("part", PARTS)
 def test_every_public_object_documents_args_returns_raises(part: str) -> None:
     missing = {name: each for name, each in problems().items() if name.split(".")[1] == part}
     listing = "\n".join(f"  {name}: {', '.join(each)}" for name, each in missing.items())

@@ -26,6 +26,9 @@ __all__ = ["benchmarks_folder", "load_benchmark", "run_benchmark", "Locality", "
 def benchmarks_folder() -> Path:
     """The ``benchmarks/`` folder of the source checkout of the installed package.
 
+    Returns:
+        pathlib.Path: the folder.
+
     Raises:
         CLIError: if the package was not installed from a checkout that has the folder.
     """
@@ -52,6 +55,12 @@ def available() -> list[str]:
 def load_benchmark(name: str) -> ModuleType:
     """Imports ``benchmarks/<name>.py`` of the checkout as a module.
 
+    Args:
+        name (str): the script's name, without ``.py``.
+
+    Returns:
+        types.ModuleType: the script, imported.
+
     Raises:
         CLIError: if there is no such script or it has no ``main``.
     """
@@ -73,8 +82,16 @@ def load_benchmark(name: str) -> ModuleType:
 def run_benchmark(name: str, argv: Sequence[str], prog: str) -> int:
     """Calls ``main(argv)`` of ``benchmarks/<name>.py`` with ``prog`` as the program name in its help.
 
+    Args:
+        name (str): the script's name, without ``.py``.
+        argv (Sequence[str]): its arguments.
+        prog (str): the program name its usage line shows.
+
     Returns:
         int: the exit status (0 unless the script exits otherwise).
+
+    Raises:
+        CLIError: as :func:`load_benchmark`.
     """
     module = load_benchmark(name)
     saved = sys.argv[0]
@@ -107,12 +124,27 @@ examples:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Adds the command\'s arguments to ``parser``."""
+        """Adds the command\'s arguments to ``parser``.
+
+        Args:
+            parser (argparse.ArgumentParser): the command's parser.
+        """
         parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of benchmarks/locality.py")
 
     @staticmethod
     def run_argv(argv: Sequence[str]) -> int:
-        """Runs the command with its raw arguments (not parsed by ``gnnas``); returns the exit status."""
+        """Runs the command with its raw arguments (not parsed by ``gnnas``).
+
+        Args:
+            argv (Sequence[str]): the arguments after ``gnnas locality``.
+
+        Returns:
+            int: the exit status, 0 on success.
+
+        Raises:
+            CLIError: if there is no checkout with ``benchmarks/locality.py`` (``--help`` then
+                explains why instead).
+        """
         if list(argv[:1]) in (["-h"], ["--help"]):
             try:
                 load_benchmark("locality")
@@ -123,7 +155,17 @@ examples:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        """Runs the command from parsed arguments; returns the exit status."""
+        """Runs the command from parsed arguments.
+
+        Args:
+            args (argparse.Namespace): the parsed arguments.
+
+        Returns:
+            int: the exit status, 0 on success.
+
+        Raises:
+            CLIError: as :meth:`run_argv`.
+        """
         return Locality.run_argv(args.args)
 
 
@@ -142,13 +184,21 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Adds the command\'s arguments to ``parser``."""
+        """Adds the command\'s arguments to ``parser``.
+
+        Args:
+            parser (argparse.ArgumentParser): the command's parser.
+        """
         parser.add_argument("name", nargs="?", help="the benchmark script")
         parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
 
     @staticmethod
     def usage() -> str:
-        """The help text, with the benchmark scripts of this checkout."""
+        """The help text, with the benchmark scripts of this checkout.
+
+        Returns:
+            str: the text ``gnnas benchmark --help`` prints.
+        """
         names = available()
         lines = ["usage: gnnas benchmark NAME [ARGS ...]", "", Benchmark.DESCRIPTION.rstrip(), ""]
         if names:
@@ -161,7 +211,18 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def run_argv(argv: Sequence[str]) -> int:
-        """Runs the command with its raw arguments (not parsed by ``gnnas``); returns the exit status."""
+        """Runs the command with its raw arguments (not parsed by ``gnnas``).
+
+        Args:
+            argv (Sequence[str]): the arguments after ``gnnas benchmark``: the script's name, then
+                its arguments.
+
+        Returns:
+            int: the exit status: 0 on success, 2 without a name.
+
+        Raises:
+            CLIError: if the name is not a benchmark script of the checkout.
+        """
         if not argv:
             print(Benchmark.usage(), file=sys.stderr)
             print("gnnas benchmark: error: the benchmark NAME is required", file=sys.stderr)
@@ -176,5 +237,15 @@ Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
 
     @staticmethod
     def run(args: Any) -> int:
-        """Runs the command from parsed arguments; returns the exit status."""
+        """Runs the command from parsed arguments.
+
+        Args:
+            args (argparse.Namespace): the parsed arguments.
+
+        Returns:
+            int: the exit status, 0 on success.
+
+        Raises:
+            CLIError: as :meth:`run_argv`.
+        """
         return Benchmark.run_argv([args.name, *args.args] if args.name else [])

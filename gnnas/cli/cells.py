@@ -84,7 +84,11 @@ example:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Adds the command\'s arguments to ``parser``."""
+        """Adds the command\'s arguments to ``parser``.
+
+        Args:
+            parser (argparse.ArgumentParser): the command's parser.
+        """
         parser.add_argument("adjacency", metavar="ADJ", help="row-major 0/1 adjacency string, V*V characters")
         parser.add_argument(
             "operations", metavar="OPS", help="V comma-separated op names, input first, output last"
@@ -93,7 +97,17 @@ example:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        """Runs the command from parsed arguments; returns the exit status."""
+        """Runs the command from parsed arguments.
+
+        Args:
+            args (argparse.Namespace): the parsed arguments.
+
+        Returns:
+            int: the exit status, 0 on success.
+
+        Raises:
+            CLIError: if a cell is malformed, invalid, or a hash not of the space.
+        """
         spec = parse_cell(args.adjacency, args.operations)
         print(spec.hash)
         if args.verbose:
@@ -124,7 +138,11 @@ examples:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Adds the command\'s arguments to ``parser``."""
+        """Adds the command\'s arguments to ``parser``.
+
+        Args:
+            parser (argparse.ArgumentParser): the command's parser.
+        """
         parser.add_argument("a", metavar="A", help="the first cell: ADJ:OPS or a module hash")
         parser.add_argument("b", metavar="B", help="the second cell: ADJ:OPS or a module hash")
         parser.add_argument(
@@ -135,7 +153,17 @@ examples:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        """Runs the command from parsed arguments; returns the exit status."""
+        """Runs the command from parsed arguments.
+
+        Args:
+            args (argparse.Namespace): the parsed arguments.
+
+        Returns:
+            int: the exit status, 0 on success.
+
+        Raises:
+            CLIError: if a cell is malformed, invalid, or a hash not of the space.
+        """
         from gnnas.ged import graph_edit_distance
 
         a, b = parse_cell(args.a), parse_cell(args.b)

@@ -220,7 +220,15 @@ def check_output_dir(folder: str | os.PathLike[str], found: Sequence[str], resum
 
 
 def remove_run_files(folder: str | os.PathLike[str], names: Sequence[str]) -> None:
-    """Deletes the run files ``names`` of ``folder`` and their checksum files (for ``--overwrite``)."""
+    """Deletes the run files ``names`` of ``folder`` and their checksum files (for ``--overwrite``).
+
+    Args:
+        folder (str or os.PathLike): the run's folder.
+        names (Sequence[str]): the file names; those that do not exist are skipped.
+
+    Raises:
+        OSError: if a file exists but cannot be removed.
+    """
     for name in names:
         remove(Path(folder) / name)
 
