@@ -1,10 +1,11 @@
 """Speed of reading the official NAS-Bench-101 file: conversion (records/s) and cache loading.
 
 No machine of the project can download ``nasbench_only108.tfrecord``, so this script first
-writes a file of the same format and size with the project's writer: each cell's adjacency, ops
-and parameter count are real (cycled from the 30,001 cells of the sample bundled with gnnas, or
-of ``--csv``), its hash is synthetic (an MD5 of its index, so that the file has as many
-distinct cells as the real one) and its metrics are random float32 values, as in the real file.
+writes a file of the same format and size with the project's writer: its cells are cells of the
+space with their real hashes (all 423,624 for the size of the real file, else a seeded sample of
+the enumerated space), their parameter counts made up, and their metrics random float32 values,
+as in the real file. The conversion checks every record as it does for the real file: framing,
+checksums, and each cell's hash recomputed.
 
 The file goes to a temporary folder (or ``--data-dir``), never into the repository. Then it
 measures:
@@ -27,7 +28,6 @@ Results (JSON with the full configuration, and a PNG) go to ``results/nasbench_s
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -40,23 +40,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def real_cells(csv_path: Path | None) -> list[tuple[str, str, int]]:
-    """(adjacency, operations, parameters) of the cells of a CSV table, or of the bundled sample."""
-    from gnnas import NASBench101
+def space_cells(num_cells: int, seed: int) -> list[tuple[str, str, str, int]]:
+    """``(hash, adjacency, operations, parameters)`` of ``num_cells`` cells of the space (all of
+    them, in hash order, when ``num_cells`` is its size; else a seeded sample)."""
+    import numpy as np
+
     from gnnas.nasbench.arrays import cell_strings
+    from gnnas.space import enumerate_cells
 
-    arrays = (NASBench101.bundled() if csv_path is None else NASBench101.from_csv(csv_path)).arrays
-    adjacency, operations = cell_strings(arrays.adjacency, arrays.ops, arrays.num_vertices)
-    return list(zip(adjacency, operations, arrays.trainable_parameters.tolist(), strict=True))
+    space = enumerate_cells(progress=False)
+    index = (np.arange(len(space)) if num_cells == len(space)
+             else np.sort(np.random.default_rng(seed).choice(len(space), num_cells, replace=False)))
+    matrices = space.matrices[index].reshape(len(index), -1).astype(np.uint64)  # (N, 49), bit 7i + j
+    words = (matrices << np.arange(49, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    num_vertices = space.num_vertices[index]
+    adjacency, operations = cell_strings(words, space.op_indices[index], num_vertices)
+    edges = matrices.sum(axis=1).astype(np.int64)
+    params = (100_000 * num_vertices.astype(np.int64) + 1_000 * edges).tolist()
+    return list(zip(space.hashes[index].tolist(), adjacency, operations, params, strict=True))
 
 
-def make_file(path: Path, num_cells: int, layout: str, seed: int, csv_path: Path | None) -> tuple[int, float]:
+def make_file(path: Path, num_cells: int, layout: str, seed: int) -> tuple[int, float]:
     """Writes the synthetic official-format file; returns (records, seconds)."""
     from gnnas.nasbench.synthetic import synthetic_records, write_nasbench_tfrecord
 
-    templates = real_cells(csv_path)
-    cells = ((hashlib.md5(f"{seed}-{k}".encode()).hexdigest(), *templates[k % len(templates)])
-             for k in range(num_cells))
+    cells = space_cells(num_cells, seed)
     start = time.perf_counter()
     records = write_nasbench_tfrecord(path, synthetic_records(cells, layout=layout, seed=seed))
     return records, time.perf_counter() - start
@@ -81,8 +89,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3,
                         help="timing repeats (best conversion, median load)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--csv", type=Path, default=None,
-                        help="CSV table whose cells are cycled (default: the sample bundled with gnnas)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where to write the generated file and cache (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
@@ -92,22 +98,28 @@ def main(argv: list[str] | None = None) -> dict:
     from gnnas import NASBench101
     from gnnas.nasbench.convert import convert_tfrecord
     from gnnas.nasbench.synthetic import LAYOUTS, NUM_REPEATS
+    from gnnas.space import NUM_CELLS
 
     per_cell = len(LAYOUTS[args.layout]) * NUM_REPEATS
-    num_cells = max(1, args.records // per_cell)
+    if not per_cell <= args.records <= per_cell * NUM_CELLS:
+        parser.exit(2, f"{parser.prog}: error: --records must be between {per_cell} (one cell of the "
+                       f"{args.layout} layout) and {per_cell * NUM_CELLS:,} (every cell), "
+                       f"got {args.records:,}\n")
+    if args.repeats < 1:
+        parser.exit(2, f"{parser.prog}: error: --repeats must be at least 1, got {args.repeats}\n")
+    num_cells = args.records // per_cell
     if args.data_dir is not None:
         Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nasbench_speed-", dir=args.data_dir))
-    csv_path = args.csv
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-              "cells": num_cells, "cells_from": str(csv_path) if csv_path else "bundled",
+              "cells": num_cells, "cells_from": "the enumerated space",
               "python": platform.python_version(), "cpu_count": os.cpu_count(),
               "load_average_at_start": os.getloadavg()}
     results: dict = {"config": config}
     try:
         path = workdir / f"synthetic_{args.layout}.tfrecord"
         print(f"writing {num_cells * per_cell:,} records ({num_cells:,} cells, {args.layout}) to {path} ...")
-        records, seconds = make_file(path, num_cells, args.layout, args.seed, csv_path)
+        records, seconds = make_file(path, num_cells, args.layout, args.seed)
         size = path.stat().st_size
         results["file"] = {"records": records, "bytes": size, "write_seconds": seconds,
                            "write_records_per_second": records / seconds}

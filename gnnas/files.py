@@ -110,14 +110,16 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _replace_with(path: Path, data: bytes) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, syncs it and renames it over ``path``."""
+def _replace_with(path: Path, data: bytes, sync: bool = True) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, syncs it to the disk (where a full disk
+    shows at the latest) and renames it over ``path``."""
     handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if sync:
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -148,15 +150,20 @@ def _listed_digests(path: Path) -> list[str] | None:
 
 
 def _current_digest(path: Path) -> str | None:
-    """The digest of the file now at ``path`` if it verifies against its checksum file, else None."""
+    """The digest of the file now at ``path`` if it verifies against its checksum file, else None
+    (the file is read only when its checksum file lists more than one digest)."""
     if not path.is_file():
         return None
     try:
         digests = _listed_digests(path)
+        if digests is None:
+            return None
+        if len(digests) == 1:
+            return digests[0]
         current = _digest(path.read_bytes())
     except (DamagedFileError, OSError):
         return None
-    return current if digests is not None and current in digests else None
+    return current if current in digests else None
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -178,9 +185,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         old = _current_digest(path)
         if old is not None and old != new:
             # first list both digests: a kill between the two renames then leaves a valid pair
-            _replace_with(checksum_path(path), (line + f"{old}  {path.name}\n").encode("ascii"))
+            _replace_with(checksum_path(path), (line + f"{old}  {path.name}\n").encode("ascii"), sync=False)
         _replace_with(path, data)
-        _replace_with(checksum_path(path), line.encode("ascii"))
+        _replace_with(checksum_path(path), line.encode("ascii"), sync=False)
     except OSError as error:
         if isinstance(error, WriteError):
             raise

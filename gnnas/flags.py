@@ -47,6 +47,8 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         CLIError: if the file is missing, is not JSON, or holds no object.
     """
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise CLIError(f"config file {os.fspath(path)!r} is a folder, not a JSON file")
     if not file.is_file():
         raise CLIError(f"config file {os.fspath(path)!r} does not exist")
     try:

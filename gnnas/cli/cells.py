@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import reprlib
 from typing import Any
 
 from gnnas.cli.settings import CLIError
@@ -57,12 +58,12 @@ def parse_cell(text: str, operations: str | None = None) -> Any:
             raise CLIError(f"{text} is not the module hash of a NAS-Bench-101 cell") from None
     if operations is None:
         if ":" not in text:
-            raise CLIError(f"expected a cell as ADJ:OPS or a 32-hex module hash, got {text!r}")
+            raise CLIError(f"expected a cell as ADJ:OPS or a 32-hex module hash, got {reprlib.repr(text)}")
         text, operations = text.split(":", 1)
     try:
         return ArchSpec.from_strings(text, ",".join(_ops(operations)))
     except ValueError as error:
-        raise CLIError(f"invalid cell {text}:{operations}: {error}") from None
+        raise CLIError(f"invalid cell {reprlib.repr(text)}:{reprlib.repr(operations)}: {error}") from None
 
 
 class Hash:

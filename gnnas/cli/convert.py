@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from gnnas.cli.settings import CLIError
+from gnnas.cli.settings import CLIError, folder_flag
 
 NAME = "convert"
 HELP = "convert an official NAS-Bench-101 .tfrecord file into the cache (progress bar)"
@@ -37,7 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="the official .tfrecord file")
     parser.add_argument(
         "--cache-dir",
-        type=Path,
         default=None,
         help="cache folder (default: $GNNAS_CACHE_DIR, else ~/.cache/gnnas)",
     )
@@ -71,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--workers must be at least 1, got {args.workers}")
     start = time.perf_counter()
     table = NASBench101.from_tfrecord(
-        path, cache_dir=args.cache_dir, progress=not args.no_progress, workers=args.workers
+        path,
+        cache_dir=folder_flag("--cache-dir", args.cache_dir),
+        progress=not args.no_progress,
+        workers=args.workers,
     )
     seconds = time.perf_counter() - start
     repeats = table.arrays.metrics.shape[2]

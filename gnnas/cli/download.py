@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from gnnas.cli.settings import CLIError
+from gnnas.cli.settings import CLIError, folder_flag
 
 NAME = "download"
 HELP = "download an official NAS-Bench-101 file (resumable, every record checked) and convert it"
@@ -43,9 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default=None,
                         help="download from this address instead (default: $GNNAS_NASBENCH_MIRROR, else "
                              "the official one)")
-    parser.add_argument("--dir", type=Path, default=None, dest="folder",
+    parser.add_argument("--dir", default=None, dest="folder",
                         help="folder of the file (default: $GNNAS_CACHE_DIR, else ~/.cache/gnnas)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--cache-dir", default=None,
                         help="cache of the converted file (default: as gnnas convert)")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds without data after which an attempt ends (default: 60)")
@@ -63,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--timeout must be positive, got {args.timeout:g}")
     if args.retries < 0:
         raise CLIError(f"--retries must be at least 0, got {args.retries}")
+    folder = folder_flag("--dir", args.folder)
+    cache_dir = folder_flag("--cache-dir", args.cache_dir)
     url = args.url if args.url is not None else nasbench_url(args.file)
-    target = download_target(url, args.folder)
+    target = download_target(url, folder)
     existed = target.exists()
     print(f"{target.name}: already downloaded and checked, in {target.parent}" if existed
           else f"downloading {url}\n  to {target}", flush=True)
     start = time.perf_counter()
-    path = download_nasbench(url=url, folder=args.folder, timeout=args.timeout, retries=args.retries,
-                             convert=not args.no_convert, cache_dir=args.cache_dir,
+    path = download_nasbench(url=url, folder=folder, timeout=args.timeout, retries=args.retries,
+                             convert=not args.no_convert, cache_dir=cache_dir,
                              progress=not args.no_progress)
     seconds = time.perf_counter() - start
     checked = "" if existed else f"every record checked, {path.stat().st_size:,} bytes, "

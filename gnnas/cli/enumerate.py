@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gnnas.cli.settings import folder_flag
+
 NAME = "enumerate"
 HELP = "enumerate and cache the 423,624 NAS-Bench-101 cells; print counts per size and the cache path"
 DESCRIPTION = """\
@@ -33,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options of ``gnnas enumerate`` to ``parser``."""
     parser.add_argument(
         "--cache-dir",
-        type=Path,
         default=None,
         help="folder of the cache file (default: $GNNAS_CACHE_DIR, else ~/.cache/gnnas)",
     )
@@ -53,12 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from gnnas.space import enumerate_cells
     from gnnas.space.enumerate import CELLS_UP_TO, NUM_CELLS
 
-    if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
-        raise NotADirectoryError(20, "Not a directory", os.fspath(args.cache_dir))
-    path = cache_file(args.cache_dir)
+    cache_dir = folder_flag("--cache-dir", args.cache_dir)
+    path = cache_file(cache_dir)
     cached = path.is_file()
     start = time.perf_counter()
-    space = enumerate_cells(cache_dir=args.cache_dir, progress=not args.no_progress)
+    space = enumerate_cells(cache_dir=cache_dir, progress=not args.no_progress)
     seconds = time.perf_counter() - start
     counts = space.counts_by_num_vertices()
     up_to, total = {}, 0

@@ -3,6 +3,7 @@ r"""The ``gnnas`` command: one parser, subcommands, and errors without traceback
 A user's mistake (a bad value, a missing file, a cell outside a table) ends the command with
 ``gnnas: error: <what was wrong>`` on standard error and exit status 2, as argparse does for bad
 flags; set ``GNNAS_DEBUG=1`` to see the traceback instead. An interrupted command exits with 130.
+Warnings (a damaged cache being rebuilt) are one line too: ``gnnas: warning: <what happened>``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from gnnas.cli import benchmark, cells, convert, download, pretrain, search
 from gnnas.cli import enumerate as enumerate_command  # the module, not the builtin
@@ -108,6 +111,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         int: the exit status: 0 on success, 2 on a user mistake, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():  # restores the caller's warning display afterwards
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Shows a warning (such as a cache being rebuilt) as one line, ``gnnas: warning: ...``."""
+    print(f"gnnas: warning: {message}", file=sys.stderr if file is None else file, flush=True)
+
+
+def _main(argv: list[str]) -> int:
     from gnnas.space import CellNotFoundError
 
     try:

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import reprlib
 import typing
 from pathlib import Path
 from typing import Any
@@ -381,9 +382,9 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if (
         not isinstance(seeds, list)
         or not seeds
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+        or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63 for s in seeds)
     ):
-        raise CLIError(f"--seeds must be non-negative integers, got {settings['seeds']!r}")
+        raise CLIError(f"--seeds must be integers in [0, 2**63), got {reprlib.repr(settings['seeds'])}")
     if len(set(seeds)) != len(seeds):
         raise CLIError(f"--seeds has repeated values: {seeds}")
     settings["seeds"] = seeds
@@ -407,6 +408,9 @@ def load_table(path: str | os.PathLike[str] | None, progress: bool = True) -> An
     if path is None:
         return NASBench101.bundled()
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise CLIError(f"--data {os.fspath(path)!r} is a folder; expected a .csv table or the official "
+                       "nasbench_only108.tfrecord")
     if not file.is_file():
         raise CLIError(
             f"--data {os.fspath(path)!r}: no such file (a .csv table or the official "
@@ -458,6 +462,14 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
     from gnnas.nn import NAOController
 
     return NAOController.load(path), f"checkpoint:{os.fspath(path)}"  # errors name the file
+
+
+def _make_config(cls: type, options: dict[str, Any], method: str) -> Any:
+    """The method's settings dataclass built from ``options``."""
+    try:
+        return cls.Config(**options) if dataclasses.is_dataclass(cls.Config) else None
+    except TypeError as error:
+        raise CLIError(f"bad settings for --method {method}: {error}") from None
 
 
 def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
@@ -561,15 +573,13 @@ def run(args: argparse.Namespace) -> int:
     method = settings["method"]
     cls = _method_classes()[method]
     options = dict(settings["options"])
+    _make_config(cls, options, method)  # bad settings are found before the table is read
     table = load_table(settings["data"], progress=progress)
     controller = None
     if method == "nao":
         controller, label = load_controller(settings["controller"], settings, progress=progress)
         options["controller_init"] = label
-    try:
-        config = cls.Config(**options) if dataclasses.is_dataclass(cls.Config) else None
-    except TypeError as error:
-        raise CLIError(f"bad settings for --method {method}: {error}") from None
+    config = _make_config(cls, options, method)
     # every seed's file is checked before anything is written
     runs = {seed: _prepare_seed(cls, config, seed, table, settings, controller, folder, resume)
             for seed in settings["seeds"]}

@@ -50,6 +50,7 @@ __all__ = [
     "parse_bool",
     "parse_json",
     "optional",
+    "folder_flag",
 ]
 
 #: Name of the file that records a run's command line and settings in its output folder.
@@ -289,6 +290,23 @@ def check_same_settings(folder: str | os.PathLike[str], settings: Mapping[str, A
         shown = "; ".join(f"{k}: {json.dumps(a)} in the run, {json.dumps(b)} now" for k, a, b in changed)
         raise CLIError(f"cannot resume the run in {os.fspath(folder)!r} with other settings ({shown}); "
                        "give the run's settings, or --overwrite to start over")
+
+
+def folder_flag(flag: str, value: str | None) -> Path | None:
+    """The folder a flag such as ``--cache-dir`` names (``~`` expanded), :obj:`None` if not given.
+
+    Raises:
+        CLIError: if the value is empty (it would silently mean the working folder) or names a
+            file.
+    """
+    if value is None:
+        return None
+    if not value.strip():
+        raise CLIError(f"{flag} must name a folder, got an empty string")
+    folder = Path(value).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"{flag} {value!r} is a file, not a folder")
+    return folder
 
 
 def set_threads(threads: int | None) -> None:

@@ -62,9 +62,10 @@ from gnnas.nasbench.arrays import (
     METRIC_FIELDS,
     STAGES,
     NASBenchArrays,
-    default_cache_dir,
+    remove_stale_staging,
 )
 from gnnas.space.cell_array import CellArray, unpack_words
+from gnnas.space.enumerate import CacheWarning, resolve_cache_dir
 from gnnas.space.ops import OPS
 from gnnas.space.spec import ArchSpec, kept_vertices
 
@@ -196,7 +197,7 @@ class NASBench101:
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, seed: int | np.random.Generator | None = None,
-                 verify: bool = False) -> NASBench101:
+                 verify: bool = True) -> NASBench101:
         """Reads a CSV table in the layout of ``nb101_subset_30k.csv``.
 
         See :func:`gnnas.nasbench.csv_table.read_csv` for the columns. The table holds one run per
@@ -207,8 +208,9 @@ class NASBench101:
             path (str or os.PathLike): the CSV file.
             seed (int or numpy.random.Generator, optional): seed of :meth:`query`.
                 (default: :obj:`None`)
-            verify (bool, optional): recompute every cell's hash and check it against the hash
-                column (about 1 s per 10,000 rows). (default: :obj:`False`)
+            verify (bool, optional): check that every cell is valid and that the hash column is
+                its hash (about 1 s per 10,000 rows); turn it off only for a table known to be
+                right. (default: :obj:`True`)
 
         Returns:
             NASBench101: the table.
@@ -313,8 +315,8 @@ class NASBench101:
         if spec is None:
             matrix, ops = self._cell(index)
             spec = ArchSpec(matrix, ops)
-            # The table's hash is the official hash of this cell (``from_csv(verify=True)`` checks
-            # it); storing it saves recomputing MD5s in search loops.
+            # The table's hash is the official hash of this cell (the readers check it); storing it
+            # saves recomputing MD5s in search loops.
             object.__setattr__(spec, "_hash", str(self.arrays.hashes[index]))
             self._specs[index] = spec
         return spec
@@ -579,7 +581,7 @@ def _as_spec(spec: Any) -> ArchSpec:
 
 
 def _cache_folder(path: Path, cache_dir: str | os.PathLike | None) -> Path:
-    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    root = resolve_cache_dir(cache_dir)
     key = hashlib.sha1(str(path).encode("utf-8")).hexdigest()[:16]
     return root / "nasbench101" / f"{path.name}-{key}"
 
@@ -594,14 +596,20 @@ def _load_tfrecord(path: str | os.PathLike, cache_dir: str | os.PathLike | None,
     fingerprint = {"source_path": str(source), "source_size": stat.st_size,
                    "source_mtime_ns": stat.st_mtime_ns}
     folder = _cache_folder(source, cache_dir)
+    remove_stale_staging(folder)  # left by a conversion that was killed
     meta = NASBenchArrays.read_meta(folder)
     if meta is not None and meta.get("version") == CACHE_VERSION and all(
             meta.get(key) == value for key, value in fingerprint.items()):
-        return NASBenchArrays.load(folder), folder
+        try:
+            return NASBenchArrays.load(folder), folder
+        except (OSError, ValueError) as error:  # a torn or damaged cache: convert again
+            warnings.warn(f"rebuilding the NAS-Bench-101 cache: {error}", CacheWarning, stacklevel=3)
+    if not source.is_file():
+        raise IsADirectoryError(21, "Is a directory", str(source))
     arrays = convert_tfrecord(source, progress=progress, workers=workers)
     try:
         arrays.save(folder, meta=fingerprint)
     except OSError as error:
         warnings.warn(f"could not write the NAS-Bench-101 cache to {folder} ({error}); the file will be "
-                      "converted again next time", stacklevel=3)
+                      "converted again next time", CacheWarning, stacklevel=3)
     return arrays, folder

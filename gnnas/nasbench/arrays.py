@@ -20,15 +20,20 @@ array                     shape, dtype              content
 ========================  ========================  ====================================================
 
 The cache is a folder of ``.npy`` files plus ``meta.json`` (written last: a folder without it
-is incomplete and ignored); ``metrics`` is memory-mapped on load, so loading takes well under a
-second even for the full file.
+is incomplete and ignored), which records a CRC-32C checksum of every file; ``metrics`` is
+memory-mapped on load, so loading takes well under a second even for the full file. A cache
+with a missing, truncated or damaged file fails its checksum on load and is rebuilt from the
+source (:meth:`NASBench101.from_tfrecord <gnnas.nasbench.NASBench101.from_tfrecord>`); the
+staging folder of a conversion that was killed is removed by the next one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,7 +47,7 @@ from gnnas.space.ops import MAX_VERTICES, OP_INDEX, OPS
 
 __all__ = [
     "NASBenchArrays", "METRIC_FIELDS", "STAGES", "CACHE_VERSION", "default_cache_dir",
-    "pack_adjacency", "encode_ops", "cell_strings",
+    "pack_adjacency", "encode_ops", "find_bad_cell", "cell_strings", "remove_stale_staging",
 ]
 
 #: The per-run metrics, in the order of the last axis of ``NASBenchArrays.metrics``.
@@ -51,8 +56,9 @@ METRIC_FIELDS: tuple[str, ...] = ("training_time", "train_accuracy", "validation
 #: The two evaluation points of a run, in the order of the ``stage`` axis.
 STAGES: tuple[str, ...] = ("halfway", "final")
 
-#: Version of the cache layout; a cache written with another version is rebuilt.
-CACHE_VERSION = 1
+#: Version of the cache layout; a cache written with another version is rebuilt. (2: ``meta.json``
+#: records a CRC-32C checksum of every file.)
+CACHE_VERSION = 2
 
 _ARRAY_NAMES = ("hashes", "adjacency", "num_vertices", "ops", "trainable_parameters", "epochs",
                 "num_repeats", "metrics", "available")
@@ -77,6 +83,57 @@ def pack_adjacency(bits: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(num_vertices == size)
         grid[rows, :size, :size] = bits[rows, : size * size].reshape(-1, size, size)
     return pack_matrices(grid)
+
+
+def find_bad_cell(hashes: np.ndarray, adjacency: np.ndarray, ops: np.ndarray,
+                  num_vertices: np.ndarray) -> tuple[int, str] | None:
+    """Finds the first cell that is not valid, or whose stated hash is not its own.
+
+    A cell must be valid after pruning (the output reachable from the input, at most
+    :data:`~gnnas.space.ops.MAX_EDGES` edges and :data:`~gnnas.space.ops.MAX_VERTICES` vertices)
+    and its stated hash must be the official hash of the pruned cell. The hashes are recomputed
+    vectorised (:func:`~gnnas.space.hash_cells`); only the cells that need pruning, have too many
+    edges or hash differently are looked at one by one, through :class:`~gnnas.space.ArchSpec`.
+
+    Args:
+        hashes (numpy.ndarray): ``(N,)`` stated hashes.
+        adjacency (numpy.ndarray): ``(N,)`` packed adjacency words (:func:`pack_adjacency`).
+        ops (numpy.ndarray): ``(N, 7)`` op indices, ``-1`` padded.
+        num_vertices (numpy.ndarray): ``(N,)`` vertex counts.
+
+    Returns:
+        tuple[int, str] or None: the index of the first bad cell and what is wrong with it, or
+        :obj:`None` if every cell is right.
+    """
+    from gnnas.space.hashing import hash_cells
+    from gnnas.space.ops import MAX_EDGES
+    from gnnas.space.spec import ArchSpec
+
+    if len(hashes) == 0:
+        return None
+    matrices = unpack_words(adjacency).astype(bool)  # (N, 7, 7)
+    sizes = np.asarray(num_vertices, dtype=np.int64)
+    present = np.arange(MAX_VERTICES) < sizes[:, None]  # (N, 7)
+    from_input = np.zeros_like(present)
+    from_input[:, 0] = True
+    for j in range(1, MAX_VERTICES):  # edges go from lower to higher vertices: one sweep
+        from_input[:, j] = (from_input[:, :j] & matrices[:, :j, j]).any(axis=1)
+    to_output = np.arange(MAX_VERTICES) == (sizes - 1)[:, None]
+    for i in range(MAX_VERTICES - 2, -1, -1):
+        to_output[:, i] |= (matrices[:, i, i + 1:] & to_output[:, i + 1:]).any(axis=1)
+    needs_pruning = (present & ~(from_input & to_output)).any(axis=1)
+    computed = hash_cells(matrices.astype(np.uint8), np.asarray(ops, dtype=np.int64), sizes)
+    suspect = needs_pruning | (matrices.sum(axis=(1, 2)) > MAX_EDGES) | (computed != np.asarray(hashes))
+    for k in np.flatnonzero(suspect).tolist():
+        size = int(sizes[k])
+        try:
+            own = ArchSpec(matrices[k, :size, :size].astype(np.uint8),
+                           [OPS[code] for code in np.asarray(ops)[k, :size].tolist()]).hash
+        except ValueError as error:
+            return k, str(error) if str(error).startswith("invalid cell") else f"invalid cell: {error}"
+        if own != str(hashes[k]):
+            return k, f"the stated hash {hashes[k]} is not the cell's own, {own}"
+    return None
 
 
 def encode_ops(operations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,6 +257,10 @@ class NASBenchArrays:
     def save(self, folder: str | os.PathLike, meta: dict | None = None) -> None:
         """Writes the arrays into ``folder`` atomically (a temporary folder, then a rename).
 
+        ``meta.json``, written last, records the CRC-32C checksum of every array file, which
+        :meth:`load` verifies. Staging folders left by a writer that was killed are removed first
+        (:func:`remove_stale_staging`).
+
         Args:
             folder (str or os.PathLike): the cache folder; an existing one is replaced.
             meta (dict, optional): extra JSON-serialisable facts kept in ``meta.json`` (such as
@@ -207,14 +268,17 @@ class NASBenchArrays:
         """
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+        remove_stale_staging(folder)
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(folder), dir=folder.parent))
         try:
+            checksums = {}
             for name in _ARRAY_NAMES:
                 array = getattr(self, name)
                 if name == "hashes":
                     array = array.astype("S32")
                 np.save(staging / f"{name}.npy", np.ascontiguousarray(array))
-            facts = {"version": CACHE_VERSION, "source": self.source, **(meta or {})}
+                checksums[f"{name}.npy"] = _crc32c(staging / f"{name}.npy")
+            facts = {"version": CACHE_VERSION, "source": self.source, **(meta or {}), "crc32c": checksums}
             (staging / "meta.json").write_text(json.dumps(facts, indent=1))
             if folder.exists():
                 shutil.rmtree(folder)
@@ -235,13 +299,15 @@ class NASBenchArrays:
             incomplete cache).
         """
         try:
-            return json.loads((Path(folder) / "meta.json").read_text())
+            meta = json.loads((Path(folder) / "meta.json").read_text())
         except (OSError, ValueError):
             return None
+        return meta if isinstance(meta, dict) else None
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> NASBenchArrays:
-        """Loads arrays written by :meth:`save`; ``metrics`` is memory-mapped read-only.
+        """Loads arrays written by :meth:`save`, after checking their checksums; ``metrics`` is
+        memory-mapped read-only.
 
         Args:
             folder (str or os.PathLike): the cache folder.
@@ -251,7 +317,8 @@ class NASBenchArrays:
 
         Raises:
             FileNotFoundError: if the folder is missing or incomplete.
-            ValueError: if it was written with another cache version.
+            ValueError: naming the file, if it was written with another cache version, or a file
+                is missing, truncated, damaged or not of the expected shape (a torn cache).
         """
         folder = Path(folder)
         meta = cls.read_meta(folder)
@@ -259,7 +326,77 @@ class NASBenchArrays:
             raise FileNotFoundError(f"no complete NAS-Bench-101 cache in {folder}")
         if meta.get("version") != CACHE_VERSION:
             raise ValueError(f"cache {folder} has version {meta.get('version')}, expected {CACHE_VERSION}")
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if name == "metrics" else None)
-                  for name in _ARRAY_NAMES}
-        arrays["hashes"] = arrays["hashes"].astype("U32")
-        return cls(**arrays, source=meta.get("source", ""))
+        checksums = meta.get("crc32c") if isinstance(meta.get("crc32c"), dict) else {}
+        arrays = {}
+        for name in _ARRAY_NAMES:
+            path = folder / f"{name}.npy"
+            try:
+                if _crc32c(path) != checksums.get(path.name):
+                    raise ValueError("its checksum does not match meta.json: truncated or damaged")
+                arrays[name] = np.load(path, mmap_mode="r" if name == "metrics" else None, allow_pickle=False)
+            except OSError as error:
+                raise ValueError(f"{path}: {error.strerror or error}") from None
+            except (ValueError, EOFError) as error:
+                raise ValueError(f"{path}: {error}") from None
+        try:
+            arrays["hashes"] = arrays["hashes"].astype("U32")
+            return cls(**arrays, source=meta.get("source", ""))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{folder}: not a NAS-Bench-101 cache ({error})") from None
+
+
+def _crc32c(path: Path) -> int:
+    """CRC-32C of a file, read in blocks (fast, in C: ``google-crc32c``)."""
+    import google_crc32c
+
+    checksum = google_crc32c.Checksum()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            checksum.update(block)
+    return int.from_bytes(checksum.digest(), "big")
+
+
+def _staging_prefix(folder: Path) -> str:
+    return f"{folder.name}.tmp-{os.getpid()}@{socket.gethostname()}."
+
+
+def remove_stale_staging(folder: str | os.PathLike) -> list[Path]:
+    """Removes the staging folders of ``folder`` left by a writer that was killed.
+
+    A staging folder is named ``<folder>.tmp-<pid>@<host>.<random>``; it is stale when its
+    process, on this host, no longer runs (one of another host is left alone). Staging folders
+    of gnnas 0.1.0, named ``<folder>.tmp-<random>``, are always stale.
+
+    Args:
+        folder (str or os.PathLike): the cache folder.
+
+    Returns:
+        list[pathlib.Path]: the staging folders removed.
+    """
+    folder = Path(folder)
+    removed = []
+    pattern = re.compile(re.escape(folder.name) + r"\.tmp-(?:(\d+)@(.*)\.)?[A-Za-z0-9_]+")
+    try:
+        entries = list(folder.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or not entry.is_dir():
+            continue
+        if match.group(1) is not None:
+            if match.group(2) != socket.gethostname() or _running(int(match.group(1))):
+                continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -16,8 +16,10 @@ The conversion runs in two passes:
 
 Cells are then sorted by hash and the runs of each (cell, epoch budget) numbered in file order,
 which is the repeat order of the official API. As in the official API, a cell's adjacency, ops
-and parameter count come from its first record (and are checked there: hash format, op names,
-``V × V`` 0/1 upper-triangular adjacency); later records of the same hash are not compared.
+and parameter count come from its first record, and are checked there: hash format, op names,
+``V × V`` 0/1 upper-triangular adjacency, a valid cell, and its official hash equal to the
+stored one (recomputed vectorised, :func:`~gnnas.nasbench.arrays.find_bad_cell`); later records
+of the same hash are not compared.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import json
 import mmap
 import os
 import re
+import signal
 import struct
+import sys
 from array import array
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,12 +39,12 @@ from json.scanner import make_scanner
 
 import numpy as np
 
-from gnnas.nasbench.arrays import METRIC_FIELDS, NASBenchArrays, encode_ops, pack_adjacency
+from gnnas.nasbench.arrays import METRIC_FIELDS, NASBenchArrays, encode_ops, find_bad_cell, pack_adjacency
 from gnnas.nasbench.record import ProtobufError, decode_model_metrics
 from gnnas.nasbench.tfrecord import TFRecordError, iter_tfrecord
 from gnnas.space.ops import MAX_VERTICES
 
-__all__ = ["convert_tfrecord", "parse_chunk"]
+__all__ = ["convert_tfrecord", "parse_chunk", "available_cores", "worker_pool"]
 
 # Three EvaluationData entries of exactly five doubles (tags 1..5), then trainable_parameters as a
 # varint of at most five bytes, then total_time, then the end of the message.
@@ -160,6 +164,33 @@ def parse_chunk(path: str, starts: Sequence[int], lengths: Sequence[int]) -> tup
     return hashes, epochs, params, values, first_seen
 
 
+def available_cores() -> int:
+    """The number of cores this process may run on (its CPU affinity, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: on Linux the kernel kills the worker when its parent dies (even by
+    SIGKILL), so a killed conversion leaves no worker behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the call above
+        os._exit(1)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes that die with this process (see :func:`convert_tfrecord`)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
 def _fail(path: str, offsets: np.ndarray, bad: np.ndarray, reason: str) -> None:
     if bad.any():
         raise TFRecordError(path, int(offsets[np.flatnonzero(bad)[0]]), reason)
@@ -172,7 +203,8 @@ def convert_tfrecord(path: str | os.PathLike, progress: bool = True, workers: in
         path (str or os.PathLike): the file.
         progress (bool, optional): show a ``tqdm`` progress bar. (default: :obj:`True`)
         workers (int, optional): processes that parse payloads; ``1`` parses in this process.
-            (default: :obj:`1`)
+            Never more processes start than there are chunks of 50,000 records or cores
+            (:func:`available_cores`), and they die with this process. (default: :obj:`1`)
 
     Returns:
         NASBenchArrays: the table; ``R`` is the largest number of runs of a (cell, budget).
@@ -198,12 +230,13 @@ def convert_tfrecord(path: str | os.PathLike, progress: bool = True, workers: in
     results = []
     with tqdm(total=num_records, unit="rec", unit_scale=True, disable=not progress,
               desc=f"converting {os.path.basename(path)}") as bar:
-        if workers == 1 or len(chunks) == 1:
+        workers = min(workers, len(chunks), available_cores())
+        if workers == 1:
             for chunk_starts, chunk_lengths in chunks:
                 results.append(parse_chunk(path, chunk_starts, chunk_lengths))
                 bar.update(len(chunk_starts))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with worker_pool(workers) as pool:
                 futures = [pool.submit(parse_chunk, path, s, n) for s, n in chunks]
                 for future, (chunk_starts, _) in zip(futures, chunks, strict=True):
                     results.append(future.result())
@@ -256,6 +289,9 @@ def _assemble(path: str, starts: np.ndarray, bounds: list[int], results: list[tu
     lower = np.uint64(sum(1 << (MAX_VERTICES * i + j) for i in range(MAX_VERTICES) for j in range(i + 1)))
     _fail(path, first_offsets, (packed & lower) != 0,
           "the adjacency matrix must be strictly upper triangular")
+    bad = find_bad_cell(cell_hashes.astype("U32"), packed, ops, num_vertices)
+    if bad is not None:
+        raise TFRecordError(path, int(first_offsets[bad[0]]), bad[1])
 
     # The runs: epoch budgets and repeat numbers in file order.
     _fail(path, starts, record_epochs <= 0, "the epoch budget must be a positive integer")

@@ -12,7 +12,9 @@ accuracy)::
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
 import os
 import re
@@ -24,10 +26,10 @@ from gnnas.nasbench.arrays import (
     NASBenchArrays,
     cell_strings,
     encode_ops,
+    find_bad_cell,
     pack_adjacency,
 )
-from gnnas.space.cell_array import unpack_words
-from gnnas.space.ops import MAX_EDGES, MAX_VERTICES
+from gnnas.space.ops import MAX_VERTICES, OPS
 
 __all__ = ["CSV_COLUMNS", "CSV_EPOCHS", "read_csv", "write_csv"]
 
@@ -41,60 +43,65 @@ CSV_EPOCHS: tuple[int, ...] = (4, 12, 36, 108)
 _HASH = re.compile(r"[0-9a-f]{32}")
 _ADJACENCY = re.compile(r"[01]+")
 _FINAL = 1
+_MAX_OPERATIONS = MAX_VERTICES * (max(map(len, OPS)) + 1)  # longer is never 7 op names
 _TIME = METRIC_FIELDS.index("training_time")
 _VALIDATION = METRIC_FIELDS.index("validation_accuracy")
 
 
-def _number(text: str, column: str, where: str) -> float:
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr(text)``, shortened for a message when it is long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def _number(text: str, column: str, where: str, low: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{where}: column {column!r} must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: column {column!r} must be finite, got {text!r}")
+        raise ValueError(f"{where}: column {column!r} must be a number, got {_shown(text)}") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        bounds = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g} and finite"
+        raise ValueError(f"{where}: column {column!r} must be a number {bounds}, got {_shown(text)}")
     return value
 
 
-def _verify_hashes(path: str, hashes: np.ndarray, packed: np.ndarray, ops: np.ndarray,
-                   num_vertices: np.ndarray, adjacency: list[str], operations: list[str],
-                   line_of: np.ndarray) -> None:
-    """Recomputes every row's hash: vectorised for pruned in-space cells, by ArchSpec otherwise."""
-    from gnnas.space.hashing import hash_cells
-    from gnnas.space.spec import ArchSpec
-
-    matrices = unpack_words(packed)
-    computed = hash_cells(matrices, ops.astype(np.int64), num_vertices)
-    # A cell that is not pruned hashes differently before pruning, and one with too many edges is
-    # outside the space: both (and every mismatch) go through ArchSpec, which prunes and validates.
-    suspect = (computed != hashes) | (matrices.sum(axis=(1, 2)) > MAX_EDGES)
-    for k in np.flatnonzero(suspect).tolist():
-        try:
-            recomputed = ArchSpec.from_strings(adjacency[k], operations[k]).hash
-        except ValueError as error:
-            raise ValueError(f"{path}, line {line_of[k]}: invalid cell: {error}") from None
-        if recomputed != hashes[k]:
-            raise ValueError(f"{path}, line {line_of[k]}: the hash column says {hashes[k]}, the cell "
-                             f"hashes to {recomputed}")
+def _text(path: str) -> str:
+    """The file's text: UTF-8, an optional byte-order mark dropped; other bytes name their line."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[offset]:02x} at offset "
+                         f"{offset:,})") from None
 
 
-def read_csv(path: str | os.PathLike, verify: bool = False) -> NASBenchArrays:
-    """Reads a CSV table into :class:`~gnnas.nasbench.arrays.NASBenchArrays`.
+def read_csv(path: str | os.PathLike, verify: bool = True) -> NASBenchArrays:
+    """Reads a CSV table into :class:`~gnnas.nasbench.arrays.NASBenchArrays`, checking every row.
 
-    Rows may come in any order; the cells are sorted by hash.
+    Rows may come in any order (blank lines are skipped); the cells are sorted by hash. The file is
+    UTF-8 (a byte-order mark is accepted). Every row is checked: the hash, adjacency and op formats, the
+    accuracies (``val_acc_*``) within ``[0, 1]``, the training time and parameter count
+    ``>= 0``, no duplicate hash, and (``verify``) that the cell is valid after pruning, with at
+    most 9 edges, and that the hash column is its official hash.
 
     Args:
         path (str or os.PathLike): the CSV file.
-        verify (bool, optional): recompute the official hash of every row's cell and check it
-            against the ``hash`` column (vectorised with :func:`~gnnas.space.hash_cells`: about
-            1 s per 10,000 rows). (default: :obj:`False`)
+        verify (bool, optional): recompute every row's cell and hash
+            (:func:`~gnnas.nasbench.arrays.find_bad_cell`, vectorised: about 1 s per 10,000
+            rows); turn it off only for a table known to be right. (default: :obj:`True`)
 
     Returns:
         NASBenchArrays: ``E = 4`` budgets (4, 12, 36, 108), ``R = 1`` run.
 
     Raises:
-        ValueError: naming the file and the line, for a wrong header, a malformed hash,
-            adjacency, op list or number, a duplicate hash, a cell that is not valid, or (with
-            ``verify=True``) a hash that does not match its cell.
+        ValueError: naming the file and the line, for bytes that are not UTF-8, a wrong header,
+            a malformed or over-long field, a malformed hash, adjacency, op list or number, a value
+            out of range, a duplicate hash, a cell that is not valid, or a hash that is not its
+            cell's.
+        OSError: if the file cannot be read (missing, a folder).
     """
     path = os.fspath(path)
     hashes: list[str] = []
@@ -103,35 +110,42 @@ def read_csv(path: str | os.PathLike, verify: bool = False) -> NASBenchArrays:
     values: list[tuple[float, ...]] = []
     params: list[int] = []
     lines: list[int] = []
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(io.StringIO(_text(path), newline=""))
+    try:
         header = next(reader, None)
         if header is None or tuple(header) != CSV_COLUMNS:
-            raise ValueError(f"{path}, line 1: expected the header {','.join(CSV_COLUMNS)}, got "
-                             f"{'nothing' if header is None else ','.join(header)}")
+            got = "nothing" if header is None else _shown(",".join(header), 200)
+            raise ValueError(f"{path}, line 1: expected the header {','.join(CSV_COLUMNS)}, got {got}")
         for row in reader:
+            if not row:  # a blank line
+                continue
             where = f"{path}, line {reader.line_num}"
             if len(row) != len(CSV_COLUMNS):
                 raise ValueError(f"{where}: expected {len(CSV_COLUMNS)} columns, got {len(row)}")
             module_hash, cell_adjacency, cell_operations = row[0], row[1], row[2]
             if not _HASH.fullmatch(module_hash):
                 raise ValueError(f"{where}: the hash must be 32 lowercase hexadecimal digits, "
-                                 f"got {module_hash!r}")
+                                 f"got {_shown(module_hash)}")
             if not _ADJACENCY.fullmatch(cell_adjacency) or len(cell_adjacency) > MAX_VERTICES ** 2:
                 raise ValueError(f"{where}: the adjacency must be a string of at most {MAX_VERTICES ** 2} "
-                                 f"'0'/'1' characters, got {cell_adjacency!r}")
-            numbers = tuple(_number(row[k], CSV_COLUMNS[k], where) for k in range(3, 8))
-            try:
-                count = int(row[8])
-            except ValueError:
-                raise ValueError(f"{where}: column 'trainable_parameters' must be an integer, "
-                                 f"got {row[8]!r}") from None
+                                 f"'0'/'1' characters, got {_shown(cell_adjacency)}")
+            if len(cell_operations) > _MAX_OPERATIONS:
+                raise ValueError(f"{where}: the operations must be at most {MAX_VERTICES} op names, got "
+                                 f"{_shown(cell_operations)}")
+            numbers = tuple(_number(row[k], CSV_COLUMNS[k], where, 0.0, 1.0) for k in range(3, 7))
+            numbers += (_number(row[7], CSV_COLUMNS[7], where, 0.0, math.inf),)
+            text = row[8].strip()
+            if not (text.isdigit() and text.isascii() and len(text) <= 18):
+                raise ValueError(f"{where}: column 'trainable_parameters' must be an integer >= 0, "
+                                 f"got {_shown(row[8])}")
             hashes.append(module_hash)
             adjacency.append(cell_adjacency)
             operations.append(cell_operations)
             values.append(numbers)
-            params.append(count)
+            params.append(int(text))
             lines.append(reader.line_num)
+    except csv.Error as error:  # e.g. a field longer than the csv module allows
+        raise ValueError(f"{path}, line {reader.line_num}: not a CSV row ({error})") from None
     if not hashes:
         raise ValueError(f"{path}: the table has no rows")
     line_of = np.asarray(lines)
@@ -164,7 +178,9 @@ def read_csv(path: str | os.PathLike, verify: bool = False) -> NASBenchArrays:
                          f"(first on line {first})")
 
     if verify:
-        _verify_hashes(path, hash_array, packed, ops, num_vertices, adjacency, operations, line_of)
+        bad = find_bad_cell(hash_array, packed, ops, num_vertices)
+        if bad is not None:
+            raise ValueError(f"{path}, line {line_of[bad[0]]}: {bad[1]}")
 
     numbers = np.asarray(values, dtype=np.float64)  # (N, 5): val_acc_4/12/36/108, train_time_108
     num_cells, num_epochs = len(hashes), len(CSV_EPOCHS)

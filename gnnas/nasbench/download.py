@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from gnnas.nasbench.tfrecord import TFRecordError, iter_tfrecord
-from gnnas.space.enumerate import default_cache_dir
+from gnnas.space.enumerate import resolve_cache_dir
 
 __all__ = ["OFFICIAL_URLS", "MIRROR_VARIABLE", "DownloadError", "download_nasbench", "nasbench_url",
            "download_target"]
@@ -122,7 +122,7 @@ def download_target(url: str, folder: str | os.PathLike | None = None) -> Path:
     name = Path(urllib.parse.unquote(parsed.path)).name
     if parsed.scheme not in ("http", "https", "file") or not name:
         raise ValueError(f"expected an http(s) or file URL ending in a file name, got {url!r}")
-    return (default_cache_dir() if folder is None else Path(folder).expanduser()) / name
+    return resolve_cache_dir(folder) / name
 
 
 def download_nasbench(file: str = "only108", url: str | None = None, folder: str | os.PathLike | None = None,

@@ -37,7 +37,7 @@ from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import SEQ_LEN
 
-__all__ = ["NAOController", "PART_CLASSES"]
+__all__ = ["NAOController", "check_controller_arguments", "MAX_CONTROLLER_SIZE", "PART_CLASSES"]
 
 _FORMAT = "gnnas.NAOController"
 
@@ -65,6 +65,41 @@ def _check_kwargs(path: str | os.PathLike, name: str, part: Any) -> tuple[str, d
             raise DamagedFileError(path, f"not a saved NAOController (the {name}'s argument {key!r} "
                                    "is not a plain value)")
     return part["class"], kwargs
+
+
+#: The most parameters and buffer entries :func:`check_controller_arguments` lets a controller
+#: have (about 1 GiB of float32 weights; the default controller has about 320,000).
+MAX_CONTROLLER_SIZE = 2**28
+
+
+def check_controller_arguments(**kwargs: Any) -> None:
+    """Checks the keyword arguments of :class:`NAOController` without building the controller.
+
+    The controller is built on PyTorch's ``meta`` device, which allocates nothing, so unknown
+    arguments and sizes out of range are found before any memory is taken; the settings of
+    pretraining (``encoder``, ``decoder``) and of NAO search (``controller_kwargs``) are checked
+    this way when they are made.
+
+    Args:
+        **kwargs: what :class:`NAOController` takes (``encoder_kwargs``, ``decoder_kwargs``,
+            ``predictor_kwargs``, ``embedding_channels``, ...).
+
+    Raises:
+        ValueError: naming the argument, if the controller could not be built (an unknown
+            argument, a value out of range), or if it would have more than
+            :data:`MAX_CONTROLLER_SIZE` parameters and buffer entries.
+    """
+    try:
+        with torch.device("meta"):
+            controller = NAOController(**kwargs)
+    except (TypeError, RuntimeError, OverflowError) as error:
+        text = str(error).strip()
+        reason = text.splitlines()[0][:300] if text else type(error).__name__
+        raise ValueError(f"bad controller arguments: {reason}") from None
+    size = sum(t.numel() for t in (*controller.parameters(), *controller.buffers()))
+    if size > MAX_CONTROLLER_SIZE:
+        raise ValueError(f"the controller would have {size:,} parameters and buffer entries, more than "
+                         f"{MAX_CONTROLLER_SIZE:,} (about 1 GiB); choose smaller widths")
 
 
 def _check_fit(path: str | os.PathLike, model: nn.Module, state: dict[str, Tensor]) -> None:
@@ -139,6 +174,9 @@ class NAOController(nn.Module):
         super().__init__()
         if not 0.0 <= float(trade_off) <= 1.0:
             raise ValueError(f"trade_off must lie in [0, 1], got {trade_off}")
+        for name, part in (("encoder", encoder), ("decoder", decoder), ("predictor", predictor)):
+            if part is not None and not isinstance(part, nn.Module):
+                raise ValueError(f"{name} must be a torch.nn.Module or None, got {type(part).__name__}")
         if encoder is None:
             encoder = GINEncoder(**{"out_channels": embedding_channels, **(encoder_kwargs or {})})
         channels = getattr(encoder, "out_channels", embedding_channels)

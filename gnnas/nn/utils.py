@@ -13,7 +13,7 @@ from gnnas.space.cell_array import CellArray
 from gnnas.space.spec import ArchSpec
 from gnnas.space.tokens import SEQ_LEN
 
-__all__ = ["cell_to_data", "cells_to_batch", "tokens_to_cells"]
+__all__ = ["cell_to_data", "cells_to_batch", "tokens_to_cells", "MAX_LAYERS", "MAX_CHANNELS"]
 
 
 def cell_to_data(cell: ArchSpec) -> Data:
@@ -89,14 +89,23 @@ def _cell_from_tokens(row: tuple[int, ...]) -> ArchSpec:
     return ArchSpec.from_tokens(row)
 
 
+#: The largest ``num_layers`` and the largest width (``*_channels``) the networks accept: far
+#: beyond any useful controller, small enough that a typo cannot take all the memory.
+MAX_LAYERS, MAX_CHANNELS = 256, 2**20
+
+
 def _check_positive_ints(**values: int) -> None:
-    """Raises :class:`ValueError` naming the first of ``values`` that is not a positive int."""
+    """Raises :class:`ValueError` naming the first of ``values`` that is not a positive int, or
+    exceeds :data:`MAX_LAYERS` (``num_layers``) or :data:`MAX_CHANNELS` (the widths)."""
     for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+        limit = MAX_LAYERS if name == "num_layers" else MAX_CHANNELS
+        if value > limit:
+            raise ValueError(f"{name} must be at most {limit:,}, got {value:,}")
 
 
 def _check_dropout(dropout: float) -> None:
     """Raises :class:`ValueError` if ``dropout`` lies outside ``[0, 1)``."""
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")

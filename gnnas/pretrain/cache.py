@@ -31,17 +31,17 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
     Args:
         cache_dir (str or os.PathLike, optional): the folder to use. (default: :obj:`None`, the
-            gnnas cache folder)
+            gnnas cache folder, :func:`gnnas.space.resolve_cache_dir`)
 
     Returns:
-        pathlib.Path: ``cache_dir`` with ``~`` expanded, else
-        :func:`gnnas.space.default_cache_dir`.
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    from gnnas.space import default_cache_dir
+        pathlib.Path: ``cache_dir`` with ``~`` expanded, else the gnnas cache folder.
 
-    return default_cache_dir()
+    Raises:
+        ValueError: if ``cache_dir`` is an empty string.
+    """
+    from gnnas.space import resolve_cache_dir
+
+    return resolve_cache_dir(cache_dir)
 
 
 def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:

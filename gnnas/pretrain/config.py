@@ -202,11 +202,14 @@ class PretrainConfig:
             raise ValueError(
                 f"lr_milestones must be increasing positive integers, got {self.lr_milestones!r}"
             )
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be a non-negative integer below 2**63, got {self.seed!r}")
         for name in ("encoder", "decoder"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
+        from gnnas.nn.controller import check_controller_arguments
+
+        check_controller_arguments(encoder_kwargs=self.encoder, decoder_kwargs=self.decoder)
         if not isinstance(self.device, str) or not (
             self.device in ("auto", "cpu", "cuda")
             or (self.device.startswith("cuda:") and self.device[5:].isdigit())

@@ -85,8 +85,8 @@ class Search(ABC):
             config = self.Config()
         if not isinstance(config, self.Config):
             raise ValueError(f"config must be a {self.Config.__name__}, got {type(config).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
         self.oracle = oracle
         self.config = config
         self.seed = int(seed)

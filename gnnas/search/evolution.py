@@ -37,9 +37,13 @@ from typing import Any
 from gnnas.search.base import Search
 from gnnas.space import ArchSpec
 
-__all__ = ["RegularizedEvolution", "RegularizedEvolutionConfig"]
+__all__ = ["RegularizedEvolution", "RegularizedEvolutionConfig", "MAX_EDITS"]
 
 _ESCALATE_EVERY = 10  # skipped children in a row per extra edit
+
+#: The most edits a mutation may make: more than any graph edit distance in the space (at most 7
+#: vertices and 9 edges: 7 substitutions or insertions and 18 edge edits, 25).
+MAX_EDITS = 25
 
 
 @dataclass
@@ -53,8 +57,8 @@ class RegularizedEvolutionConfig:
         num_edits (int, optional): graph edits per mutation. (default: :obj:`1`)
         skip_queried (bool, optional): draw another child instead of one whose table cell was
             queried before. (default: :obj:`True`)
-        max_edits (int, optional): the most edits per mutation while children are being skipped.
-            (default: :obj:`3`)
+        max_edits (int, optional): the most edits per mutation while children are being skipped,
+            at most :data:`MAX_EDITS`. (default: :obj:`3`)
         max_stall (int, optional): children in a row without a new query after which the run
             stops. (default: :obj:`1000`)
 
@@ -84,6 +88,9 @@ class RegularizedEvolutionConfig:
         for name in ("population_size", "sample_size", "num_edits", "max_stall"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_edits > MAX_EDITS:
+            raise ValueError(f"max_edits must be at most {MAX_EDITS} (no two cells of the space are "
+                             f"further apart), got {self.max_edits}")
         if self.max_edits < self.num_edits:
             raise ValueError(f"max_edits ({self.max_edits}) must be >= num_edits ({self.num_edits})")
         if self.sample_size > self.population_size:

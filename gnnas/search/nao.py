@@ -56,7 +56,11 @@ from gnnas.search.base import Search
 from gnnas.search.oracle import Oracle
 from gnnas.space import ArchSpec
 
-__all__ = ["NAOSearch", "NAOConfig", "make_optimizer", "train_controller"]
+__all__ = ["NAOSearch", "NAOConfig", "make_optimizer", "train_controller", "MAX_STEP_SIZE"]
+
+#: The largest :attr:`NAOConfig.max_step_size`, ten times the paper's 100: the step sizes of one
+#: outer epoch are tried in turn, each decoding every seed.
+MAX_STEP_SIZE = 1000
 
 
 @dataclass
@@ -70,8 +74,8 @@ class NAOConfig:
             (default: :obj:`100`)
         num_seeds (int, optional): best queried cells used as seeds. (default: :obj:`128`)
         num_candidates (int, optional): new cells sought per outer epoch. (default: :obj:`128`)
-        max_step_size (int, optional): largest step size of the gradient ascent.
-            (default: :obj:`100`)
+        max_step_size (int, optional): largest step size of the gradient ascent, at most
+            :data:`MAX_STEP_SIZE`. (default: :obj:`100`)
         trade_off (float, optional): :math:`\lambda`, the weight of the predictor's MSE against the
             reconstruction NLL. (default: :obj:`0.5`)
         optimizer (str, optional): ``"sgd"`` (the paper's) or ``"adam"`` (SemiNAS's choice on
@@ -120,6 +124,9 @@ class NAOConfig:
         for name in ("num_init", "num_seeds", "num_candidates", "max_step_size", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_step_size > MAX_STEP_SIZE:
+            raise ValueError(f"max_step_size must be at most {MAX_STEP_SIZE:,} (each step size decodes "
+                             f"every seed once), got {self.max_step_size:,}")
         for name in ("outer_epochs", "inner_epochs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -129,6 +136,11 @@ class NAOConfig:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.momentum < 0:
             raise ValueError("lr and grad_clip must be > 0 and momentum >= 0")
+        if not isinstance(self.controller_kwargs, dict):
+            raise ValueError(f"controller_kwargs must be a dict, got {self.controller_kwargs!r}")
+        from gnnas.nn.controller import check_controller_arguments
+
+        check_controller_arguments(**self.controller_kwargs)
 
 
 def make_optimizer(controller: torch.nn.Module, config: NAOConfig) -> torch.optim.Optimizer:
@@ -343,7 +355,11 @@ class NAOSearch(Search):
         self.controller.eval()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._draw_seed())
-            while len(new) < config.num_candidates and step_size < config.max_step_size:
+            # never more than the table has left to query or the budget allows
+            wanted = min(config.num_candidates, len(oracle) - oracle.num_queries)
+            if oracle.remaining is not None:
+                wanted = min(wanted, oracle.remaining)
+            while len(new) < wanted and step_size < config.max_step_size:
                 step_size += 1
                 for cell in self.controller.generate(seeds, step_size):
                     if cell is None:
@@ -355,7 +371,7 @@ class NAOSearch(Search):
                         continue
                     new[index] = cell
                     distances.append(distance)
-                    if len(new) >= config.num_candidates:
+                    if len(new) >= wanted:
                         break
         for cell in new.values():
             oracle.query(cell)

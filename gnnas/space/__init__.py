@@ -12,6 +12,7 @@ from gnnas.space.enumerate import (
     default_cache_dir,
     enumerate_cells,
     pack_cells,
+    resolve_cache_dir,
     sample_cells,
 )
 from gnnas.space.hashing import hash_cells, module_hash
@@ -35,6 +36,6 @@ __all__ = [
     "INPUT", "OUTPUT", "CONV3X3", "CONV1X1", "MAXPOOL3X3", "OPS", "INTERIOR_OPS", "OP_INDEX",
     "HASH_LABEL", "MAX_VERTICES", "MAX_EDGES",
     "hash_cells", "enumerate_cells", "CellSpace", "CellNotFoundError", "CacheWarning", "pack_cells",
-    "sample_cells", "default_cache_dir", "cache_path", "NUM_CELLS",
+    "sample_cells", "default_cache_dir", "resolve_cache_dir", "cache_path", "NUM_CELLS",
     "onehot_encoding", "path_encoding", "ONEHOT_SIZE", "NUM_PATHS",
 ]

@@ -565,6 +565,19 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "gnnas"
 
 
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Returns ``cache_dir`` (``~`` expanded), else :func:`default_cache_dir`.
+
+    Raises:
+        ValueError: if ``cache_dir`` is an empty string (which would mean the working folder).
+    """
+    if cache_dir is None:
+        return default_cache_dir()
+    if os.fspath(cache_dir) == "":
+        raise ValueError("the cache folder must be a folder's name, got an empty string")
+    return Path(cache_dir).expanduser()
+
+
 def cache_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Returns the file in which :func:`enumerate_cells` caches the space.
 
@@ -575,8 +588,7 @@ def cache_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     Returns:
         pathlib.Path: the absolute path of the cache file in that folder.
     """
-    folder = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    return (folder / _CACHE_NAME).absolute()
+    return (resolve_cache_dir(cache_dir) / _CACHE_NAME).absolute()
 
 
 def _edge_bits(matrices: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ a path from the input to the output are dropped, and the pruned cell must then h
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ def _as_matrix(matrix: Any) -> np.ndarray:
     try:
         array = np.asarray(matrix)
     except Exception as error:  # ragged nested lists
-        raise ValueError(f"matrix must be a square 0/1 array, got {matrix!r}") from error
+        raise ValueError(f"matrix must be a square 0/1 array, got {reprlib.repr(matrix)}") from error
     if array.ndim != 2 or array.shape[0] != array.shape[1]:
         raise ValueError(f"matrix must be square (V, V), got shape {array.shape}")
     if array.shape[0] < 2:
@@ -64,13 +65,16 @@ def _as_matrix(matrix: Any) -> np.ndarray:
 
 def _check_ops(ops: Sequence[str], num_vertices: int) -> tuple[str, ...]:
     if isinstance(ops, str):
-        raise ValueError(f"ops must be a sequence of op names, got the string {ops!r}")
-    ops = tuple(ops)
+        raise ValueError(f"ops must be a sequence of op names, got the string {reprlib.repr(ops)}")
+    try:
+        ops = tuple(ops)
+    except TypeError:
+        raise ValueError(f"ops must be a sequence of op names, got {reprlib.repr(ops)}") from None
     if len(ops) != num_vertices:
         raise ValueError(f"ops must name one op per vertex: {num_vertices} vertices, {len(ops)} ops")
-    unknown = [op for op in ops if op not in _KNOWN_OPS]
+    unknown = [op for op in ops if not isinstance(op, str) or op not in _KNOWN_OPS]
     if unknown:
-        raise ValueError(f"unknown ops {unknown}; expected names from {list(OPS)}")
+        raise ValueError(f"unknown ops {reprlib.repr(unknown)}; expected names from {list(OPS)}")
     if ops[0] != INPUT:
         raise ValueError(f"the first op must be {INPUT!r}, got {ops[0]!r}")
     if ops[-1] != OUTPUT:
@@ -200,7 +204,7 @@ class ArchSpec:
                 f"adjacency has {len(adjacency)} characters; {num_vertices} ops need {num_vertices ** 2}"
             )
         if set(adjacency) - {"0", "1"}:
-            raise ValueError(f"adjacency must contain only '0' and '1', got {adjacency!r}")
+            raise ValueError(f"adjacency must contain only '0' and '1', got {reprlib.repr(adjacency)}")
         bits = np.frombuffer(adjacency.encode(), dtype=np.uint8) - ord("0")
         matrix = bits.reshape(num_vertices, num_vertices)
         return cls(matrix, ops)

@@ -34,4 +34,4 @@ def test_enumerate_cache_dir_that_is_a_file(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     code, _, err = run_cli(capsys, "enumerate", "--cache-dir", blocker)
-    assert code == 2 and err.startswith("gnnas: error: Not a directory")
+    assert code == 2 and err == f"gnnas: error: --cache-dir {str(blocker)!r} is a file, not a folder\n"

@@ -112,6 +112,56 @@ def test_missing_files_exit_2_with_a_message(capsys, tmp_path, argv, message):
     assert "Traceback" not in err + out
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["pretrain", "--encoder", '{"bogus": 1}'], "unexpected keyword argument 'bogus'"),
+        (["pretrain", "--decoder", '{"hidden_channels": 100000000}'], "hidden_channels must be at most"),
+        (["pretrain", "--encoder", '{"hidden_channels": 60000}'], "the controller would have"),
+        (["pretrain", "--encoder", '{"num_layers": 1000000000}'], "num_layers must be at most 256"),
+        (["pretrain", "--decoder", '{"dropout": "x"}'], "dropout must lie in [0, 1), got 'x'"),
+        (["pretrain", "--seed", str(10**20)], "seed must be a non-negative integer below 2**63"),
+        (["pretrain", "--config", "{tmp}"], "is a folder, not a JSON file"),
+        (["search", "--method", "nao", "--controller-kwargs", '{"bogus": 1}'], "unexpected keyword argument"),
+        (["search", "--method", "nao", "--controller-kwargs", '{"embedding_channels": 100000000}'],
+         "must be at most"),
+        (["search", "--method", "nao", "--controller-kwargs", '{"encoder": 5}'],
+         "encoder must be a torch.nn.Module"),
+        (["search", "--method", "nao", "--controller-kwargs", "[1]"], "controller_kwargs must be a dict"),
+        (["search", "--method", "nao", "--max-step-size", "1000000000"], "max_step_size must be at most"),
+        (["search", "--method", "evolution", "--num-edits", "30", "--max-edits", "1000000000"],
+         "max_edits must be at most 25"),
+        (["search", "--seeds", str(10**21)], "--seeds must be integers in [0, 2**63)"),
+        (["search", "--config", "{tmp}"], "is a folder, not a JSON file"),
+        (["search", "--data", "{tmp}"], "is a folder; expected a .csv table"),
+        (["convert", "{tmp}/x.tfrecord", "--cache-dir", ""], "got an empty string"),
+        (["enumerate", "--cache-dir", ""], "got an empty string"),
+        (["download", "--cache-dir", "", "--url", "file:///nowhere/x.tfrecord"], "got an empty string"),
+        (["hash", "1" * 100_000, "input,output"], "adjacency has 100000 characters"),
+        (["hash", "01" * 50_000, "input," * 20_000 + "output"], "adjacency has 100000 characters"),
+        (["ged", "x" * 100_000, "0100:input,output"], "expected a cell as ADJ:OPS"),
+    ],
+)
+def test_hostile_values_are_one_short_line(capsys, tmp_path, argv, message):
+    (tmp_path / "x.tfrecord").write_bytes(b"")
+    code, out, err = run_cli(capsys, *(a.format(tmp=tmp_path) if "{tmp}" in a else a for a in argv))
+    assert code == 2
+    assert err.startswith("gnnas: error: ") and message in err and err.count("\n") == 1, err
+    assert len(err) < 400  # a 100,000-character argument is not echoed back
+    assert not out
+
+
+def test_warnings_are_one_line(capsys, tmp_path, tiny_tfrecord):
+    code, out, err = run_cli(capsys, "convert", tiny_tfrecord, "--cache-dir", tmp_path, "--no-progress")
+    assert code == 0 and not err
+    cache = next((tmp_path / "nasbench101").iterdir())
+    (cache / "metrics.npy").write_bytes((cache / "metrics.npy").read_bytes()[:-1])  # a torn cache
+    code, out, err = run_cli(capsys, "convert", tiny_tfrecord, "--cache-dir", tmp_path, "--no-progress")
+    assert code == 0 and "60 cells" in out
+    assert err == f"gnnas: warning: rebuilding the NAS-Bench-101 cache: {cache / 'metrics.npy'}: its " \
+        "checksum does not match meta.json: truncated or damaged\n"
+
+
 def test_debug_environment_variable_shows_the_traceback(monkeypatch, tmp_path):
     monkeypatch.setenv("GNNAS_DEBUG", "1")
     with pytest.raises(ValueError, match="no such file"):

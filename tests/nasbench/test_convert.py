@@ -1,6 +1,7 @@
 import base64
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -147,7 +148,7 @@ def bad_payload(kind):
         items[4] = base64.encodebytes(message[47:]).decode()  # only two evaluation entries
     elif kind == "hash":
         items[0] = items[0][:31] + "g"
-    if kind.startswith(("ops", "adjacency")):
+    if kind.startswith(("ops", "adjacency", "stored_hash")):
         items[0] = "f" * 32  # a new hash: the first (kept) record of its cell is the bad one
     if kind == "ops":
         items[3] = items[3].replace("input", "inptu")
@@ -157,6 +158,8 @@ def bad_payload(kind):
         items[2] = items[2][:-1] + "2"
     elif kind == "adjacency_lower":
         items[2] = "1" + items[2][1:]
+    elif kind == "adjacency_unreachable":
+        items[2] = "0" * len(items[2])
     elif kind == "epochs":
         items[1] = 0
     return json.dumps(items).encode()
@@ -168,6 +171,8 @@ def bad_payload(kind):
     ("hash", "32 lowercase hexadecimal"), ("ops", "bad operations"), ("adjacency_size", "V \\* V"),
     ("adjacency_chars", "only '0' and '1'"), ("adjacency_lower", "upper triangular"),
     ("epochs", "positive integer"),
+    ("stored_hash", "the stated hash f{32} is not the cell's own, [0-9a-f]{32}"),
+    ("adjacency_unreachable", "invalid cell: the output is not reachable from the input"),
 ])
 def test_bad_content_names_file_and_offset(tmp_path, kind, reason):
     payloads = good_payloads()  # three good records, then the bad one, then a good one
@@ -246,3 +251,124 @@ def test_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
     (fourth.cache_path / "meta.json").unlink()
     NASBench101.from_tfrecord(path, cache_dir=tmp_path / "explicit", progress=False)
     assert len(calls) == 5
+
+
+def cached_table(tmp_path):
+    path = tmp_path / "data.tfrecord"
+    write_synthetic(path, random_specs(10, seed=20), "only108", seed=21)
+    table = NASBench101.from_tfrecord(path, cache_dir=tmp_path / "cache", progress=False)
+    return path, table
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "flip", "missing", "garbage", "meta"])
+def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, damage):
+    from gnnas.space import CacheWarning
+
+    path, table = cached_table(tmp_path)
+    folder = table.cache_path
+    target = folder / ("hashes.npy" if damage == "flip" else "metrics.npy")
+    content = target.read_bytes()
+    if damage == "truncate":
+        target.write_bytes(content[:-8])  # once "mmap length is greater than file size", forever
+    elif damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "flip":
+        target.write_bytes(content[:200] + bytes([content[200] ^ 1]) + content[201:])
+    elif damage == "missing":
+        target.unlink()
+    elif damage == "garbage":
+        target.write_bytes(os.urandom(len(content)))
+    else:
+        (folder / "meta.json").write_text("{not json")
+    calls = []
+    real_convert = convert_module.convert_tfrecord
+    monkeypatch.setattr(convert_module, "convert_tfrecord",
+                        lambda *args, **kwargs: calls.append(1) or real_convert(*args, **kwargs))
+    if damage == "meta":  # an incomplete cache: rebuilt without a word
+        again = NASBench101.from_tfrecord(path, cache_dir=tmp_path / "cache", progress=False)
+    else:
+        reason = "No such file or directory" if damage == "missing" else "its checksum does not match"
+        with pytest.warns(CacheWarning, match=f"rebuilding the NAS-Bench-101 cache: {target}: {reason}"):
+            again = NASBench101.from_tfrecord(path, cache_dir=tmp_path / "cache", progress=False)
+    assert calls == [1]
+    assert again.hashes.tolist() == table.hashes.tolist()
+    assert np.array_equal(np.asarray(again.arrays.metrics), np.asarray(table.arrays.metrics), equal_nan=True)
+    NASBench101.from_tfrecord(path, cache_dir=tmp_path / "cache", progress=False)
+    assert calls == [1]  # the rebuilt cache is used
+
+
+def test_staging_folders_of_killed_conversions_are_removed(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    path, table = cached_table(tmp_path)
+    folder = table.cache_path
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    host = socket.gethostname()
+    stale = [f"{folder.name}.tmp-{dead.stdout.strip()}@{host}.k2j4_x", f"{folder.name}.tmp-a1b2c3d4"]
+    kept = [f"{folder.name}.tmp-{os.getpid()}@{host}.q9w8e7",  # a conversion still running
+            f"{folder.name}.tmp-{dead.stdout.strip()}@another-host.z1x2c3", "other.tmp-a1b2c3d4"]
+    for name in stale + kept:
+        (folder.parent / name).mkdir()
+        (folder.parent / name / "metrics.npy").write_bytes(b"half written")
+    NASBench101.from_tfrecord(path, cache_dir=tmp_path / "cache", progress=False)  # the next run
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, *kept])
+
+
+def test_workers_are_capped_by_chunks_and_cores(tmp_path, monkeypatch):
+    path = tmp_path / "data.tfrecord"
+    write_synthetic(path, random_specs(10, seed=22), "only108", seed=23)  # 30 records
+    monkeypatch.setattr(convert_module, "_CHUNK_RECORDS", 12)  # 3 chunks
+    started = []
+    real_pool = convert_module.worker_pool
+    monkeypatch.setattr(convert_module, "worker_pool", lambda n: started.append(n) or real_pool(n))
+    monkeypatch.setattr(convert_module, "available_cores", lambda: 2)
+    table = convert_tfrecord(path, progress=False, workers=10**9)
+    assert started == [2] and len(table.hashes) == 10
+    monkeypatch.setattr(convert_module, "available_cores", lambda: 64)
+    convert_tfrecord(path, progress=False, workers=10**9)
+    assert started == [2, 3]  # no more processes than chunks
+    monkeypatch.setattr(convert_module, "_CHUNK_RECORDS", 50)  # one chunk: no process at all
+    convert_tfrecord(path, progress=False, workers=10**9)
+    assert started == [2, 3]
+    monkeypatch.undo()
+    assert 1 <= convert_module.available_cores() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
+def test_workers_die_with_their_parent(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    script = (
+        "import os, sys, time\n"
+        "from gnnas.nasbench.convert import worker_pool\n"
+        "pool = worker_pool(2)\n"
+        "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+        "time.sleep(1)\n"
+        "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(children) == 2
+        parent.send_signal(signal.SIGKILL)  # no chance to clean up
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        parent.kill()
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has died
+    except FileNotFoundError:
+        return False

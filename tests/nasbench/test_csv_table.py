@@ -78,14 +78,18 @@ def test_verify_checks_every_hash(tmp_path):
     others = [other for other in rows if other[0] != row[0]]
     table = NASBench101.from_csv(write_csv(tmp_path / "unpruned.csv", [*others, row]), verify=True)
     assert len(table) == len(others) + 1
-    rows[17][0], rows[18][0] = rows[18][0], rows[17][0]  # two hashes swapped: only verify sees it
+    rows[17][0], rows[18][0] = rows[18][0], rows[17][0]  # two hashes swapped: checked by default
     path = write_csv(tmp_path / "swapped.csv", rows)
-    assert len(NASBench101.from_csv(path)) == 40
-    with pytest.raises(ValueError, match=f"swapped.csv, line 19: the hash column says {rows[17][0]}"):
-        NASBench101.from_csv(path, verify=True)
+    assert len(NASBench101.from_csv(path, verify=False)) == 40  # only for a table known to be right
+    with pytest.raises(ValueError, match=f"swapped.csv, line 19: the stated hash {rows[17][0]} is not "
+                                         f"the cell's own, {rows[18][0]}"):
+        NASBench101.from_csv(path)
+    with pytest.raises(ValueError, match="swapped.csv, line 19: the stated hash"):
+        NASBench101(path)  # every path that reads a CSV table checks it
+    rows[17][0], rows[18][0] = rows[18][0], rows[17][0]
     rows[5][1] = "0" * len(rows[5][1])  # the output is unreachable: not a valid cell
-    with pytest.raises(ValueError, match="line 7: invalid cell"):
-        read_csv(write_csv(tmp_path / "invalid.csv", rows), verify=True)
+    with pytest.raises(ValueError, match="line 7: invalid cell: the output is not reachable"):
+        read_csv(write_csv(tmp_path / "invalid.csv", rows))
 
 
 def bad_rows(kind):
@@ -117,7 +121,7 @@ def bad_rows(kind):
 @pytest.mark.parametrize("kind, reason", [
     ("columns", "expected 9 columns, got 8"), ("hash", "32 lowercase hexadecimal"), ("adjacency", "'0'/'1'"),
     ("operations", "known op names"), ("size", "V \\* V"), ("lower", "upper triangular"),
-    ("number", "'val_acc_36' must be a number"), ("finite", "'val_acc_108' must be finite"),
+    ("number", "'val_acc_36' must be a number"), ("finite", "'val_acc_108' must be a number in \\[0, 1\\]"),
     ("parameters", "must be an integer"), ("duplicate", "duplicate hash .* \\(first on line 2\\)"),
 ])
 def test_bad_row_names_the_line(tmp_path, kind, reason):
@@ -175,8 +179,8 @@ def test_real_subset_hashes_verify(subset_csv, tmp_path):
     tampered = lines[:1] + lines[1:300]
     tampered[150] = tampered[150].replace(tampered[150][:32], "f" * 32)  # line 151: a wrong hash
     (tmp_path / "tampered.csv").write_text("".join(tampered))
-    with pytest.raises(ValueError, match=f"tampered.csv, line 151: the hash column says {'f' * 32}"):
-        NASBench101.from_csv(tmp_path / "tampered.csv", verify=True)
+    with pytest.raises(ValueError, match=f"tampered.csv, line 151: the stated hash {'f' * 32} is not"):
+        NASBench101.from_csv(tmp_path / "tampered.csv")
 
 
 def test_write_csv_round_trips_byte_for_byte(tmp_path):
@@ -197,3 +201,87 @@ def test_write_csv_refuses_other_layouts(tmp_path):
     with pytest.raises(ValueError, match="budgets \\[4, 12, 36, 108\\] and 3 runs per cell"):
         csv_table.write_csv(table.arrays, tmp_path / "t.csv")
     assert not (tmp_path / "t.csv").exists()
+
+
+def one_bad_row(tmp_path, column, value, name="bad.csv"):
+    rows = rows_of(random_specs(6, seed=33))
+    rows[3][column] = value  # line 5 of the file
+    return write_csv(tmp_path / name, rows)
+
+
+@pytest.mark.parametrize("column, value, reason", [
+    (6, "93.5", "'val_acc_108' must be a number in \\[0, 1\\], got '93.5'"),
+    (3, "-0.01", "'val_acc_4' must be a number in \\[0, 1\\]"),
+    (4, "1.0000001", "'val_acc_12' must be a number in \\[0, 1\\]"),
+    (5, "inf", "'val_acc_36' must be a number in"),
+    (7, "-1", "'train_time_108' must be a number >= 0 and finite"),
+    (7, "inf", "'train_time_108' must be a number >= 0 and finite"),
+    (7, "nan", "'train_time_108' must be a number >= 0"),
+    (8, "-5", "'trainable_parameters' must be an integer >= 0"),
+    (8, "9" * 40, "'trainable_parameters' must be an integer >= 0"),
+    (8, "1e6", "'trainable_parameters' must be an integer >= 0"),
+    (8, "\u0661\u0662", "'trainable_parameters' must be an integer >= 0"),  # Arabic-Indic digits
+])
+def test_values_out_of_range_name_file_and_line(tmp_path, column, value, reason):
+    with pytest.raises(ValueError, match=f"bad.csv, line 5: column {reason}"):
+        read_csv(one_bad_row(tmp_path, column, value))
+
+
+def test_cells_outside_the_space_name_file_and_line(tmp_path):
+    # ten edges after pruning: every edge of a 5-vertex cell
+    adjacency = "".join("1" if j > i else "0" for i in range(5) for j in range(5))
+    operations = "input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output"
+    rows = rows_of(random_specs(6, seed=33))
+    rows[3][1:3] = adjacency, operations
+    with pytest.raises(ValueError, match="line 5: invalid cell: a cell has at most 9 edges after pruning"):
+        read_csv(write_csv(tmp_path / "ten.csv", rows))
+    rows[3][1:3] = "01000", "input,output"  # 5 characters for 2 vertices
+    with pytest.raises(ValueError, match="line 5: the adjacency must have V \\* V characters"):
+        read_csv(write_csv(tmp_path / "size.csv", rows))
+
+
+def test_bom_blank_lines_and_crlf_are_accepted(tmp_path):
+    rows = rows_of(random_specs(8, seed=34))
+    plain = write_csv(tmp_path / "plain.csv", rows)
+    expected = read_csv(plain)
+    text = plain.read_bytes()
+    variants = {
+        "bom.csv": b"\xef\xbb\xbf" + text,
+        "blank.csv": text.replace(b"\r\n", b"\r\n\r\n", 3) + b"\r\n",
+        "lf.csv": text.replace(b"\r\n", b"\n"),
+    }
+    for name, content in variants.items():
+        (tmp_path / name).write_bytes(content)
+        table = read_csv(tmp_path / name)
+        assert table.hashes.tolist() == expected.hashes.tolist(), name
+        assert np.array_equal(table.metrics, expected.metrics, equal_nan=True), name
+
+
+def test_bytes_that_are_not_utf8_name_the_line(tmp_path):
+    path = write_csv(tmp_path / "latin1.csv", rows_of(random_specs(6, seed=35)))
+    lines = path.read_bytes().split(b"\r\n")
+    lines[4] = lines[4].replace(b"input", b"inp\xe9ut", 1)
+    path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(ValueError, match="latin1.csv, line 5: not UTF-8 text \\(byte 0xe9 at offset"):
+        read_csv(path)
+    path.write_bytes(bytes(range(256)) * 4)  # a newline at offset 10, the first bad byte at 128
+    with pytest.raises(ValueError, match="line 2: not UTF-8 text \\(byte 0x80 at offset 128\\)"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("column", [0, 1, 2])
+def test_over_long_fields_give_a_short_message(tmp_path, column):
+    path = one_bad_row(tmp_path, column, "1" * 100_000)
+    with pytest.raises(ValueError, match="bad.csv, line 5: .*\\(100,000 characters\\)") as caught:
+        read_csv(path)
+    assert len(str(caught.value)) < 300
+    path = one_bad_row(tmp_path, column, "x" * 200_000, name="huge.csv")  # beyond the csv module's limit
+    with pytest.raises(ValueError, match="huge.csv, line 5: not a CSV row \\(field larger than field limit"):
+        read_csv(path)
+
+
+def test_a_folder_or_a_missing_file(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        read_csv(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        read_csv(tmp_path / "missing.csv")

@@ -218,7 +218,8 @@ def test_own_part_classes_are_passed_explicitly(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=10**9), "do not fit"),
+        (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=10**9), "does not build"),
+        (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=4096), "do not fit"),
         (lambda c: c["config"]["decoder"]["kwargs"].update(hidden_channels=2**40), "does not build|not fit"),
         (lambda c: c["config"]["encoder"]["kwargs"].update(bogus=1), "does not build a controller"),
         (lambda c: c["config"]["encoder"]["kwargs"].update(hidden_channels=-3), "does not build"),
@@ -289,3 +290,26 @@ def test_encode_takes_a_cell_array():
     cells = random_cells(6, seed=3)
     with torch.no_grad():
         assert torch.equal(controller.encode(CellArray.from_specs(cells)), controller.encode(cells))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"encoder_kwargs": {"bogus": 1}}, "unexpected keyword argument 'bogus'"),
+    ({"bogus": 1}, "unexpected keyword argument 'bogus'"),
+    ({"encoder_kwargs": {"hidden_channels": 10**7}}, "hidden_channels must be at most 1,048,576"),
+    ({"decoder_kwargs": {"num_layers": 10**9}}, "num_layers must be at most 256"),
+    ({"embedding_channels": 10**7}, "must be at most"),
+    ({"encoder_kwargs": {"hidden_channels": 60_000}}, "the controller would have .* more than"),
+    ({"decoder_kwargs": {"dropout": "x"}}, "dropout must lie in"),
+    ({"encoder": 5}, "encoder must be a torch.nn.Module"),
+    ({"trade_off": "high"}, "bad controller arguments|could not convert"),
+])
+def test_check_controller_arguments(kwargs, message):
+    import time
+
+    from gnnas.nn.controller import check_controller_arguments
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        check_controller_arguments(**kwargs)
+    assert time.perf_counter() - start < 30  # nothing is allocated
+    check_controller_arguments(encoder_kwargs={"hidden_channels": 64}, embedding_channels=16)

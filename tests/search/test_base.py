@@ -91,6 +91,8 @@ def test_bad_arguments(table):
         RandomSearch(oracle, LocalSearchConfig())
     with pytest.raises(ValueError):
         RandomSearch(oracle, seed=-1)
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        RandomSearch(oracle, seed=2**63)
     with pytest.raises(ValueError):
         RandomSearch(table)
     with pytest.raises(ValueError):

@@ -75,9 +75,10 @@ def test_stall_stops_the_run(table):
 
 
 @pytest.mark.parametrize("field,value", [("population_size", 0), ("sample_size", 0), ("num_edits", 0),
-                                         ("max_stall", 0), ("max_edits", 0)])
+                                         ("max_stall", 0), ("max_edits", 0), ("max_edits", 26),
+                                         ("max_edits", 10**9)])
 def test_bad_config(field, value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=field):
         RegularizedEvolutionConfig(**{field: value})
 
 

@@ -115,11 +115,29 @@ def test_pretrained_controller_is_copied_not_changed(table):
         NAOSearch(Oracle(table), NAOConfig(**TINY), controller="not a controller")
 
 
-@pytest.mark.parametrize("kwargs", [{"num_init": 0}, {"inner_epochs": -1}, {"trade_off": 1.5}, {"lr": 0.0},
-                                    {"optimizer": "rmsprop"}])
-def test_bad_config(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_init": 0}, "num_init"), ({"inner_epochs": -1}, "inner_epochs"), ({"trade_off": 1.5}, "trade_off"),
+    ({"lr": 0.0}, "lr"), ({"optimizer": "rmsprop"}, "optimizer"),
+    ({"max_step_size": 10**9}, "max_step_size must be at most 1,000"),
+    ({"controller_kwargs": {"bogus": 1}}, "unexpected keyword argument 'bogus'"),
+    ({"controller_kwargs": {"encoder_kwargs": {"hidden_channels": 10**7}}}, "hidden_channels must be"),
+    ({"controller_kwargs": [1]}, "controller_kwargs must be a dict"),
+])
+def test_bad_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         NAOConfig(**kwargs)
+
+
+def test_candidates_never_exceed_what_the_table_and_budget_have_left(closed_table):
+    # 1,000 candidates wanted of a table of 2,532 cells: the step sizes stop once the budget is
+    # reached instead of decoding up to max_step_size in search of cells that cannot be queried
+    controller = ScriptedController(random_cells(60, seed=7), **TINY["controller_kwargs"])
+    config = NAOConfig(**dict(TINY, num_candidates=1000, max_step_size=1000, outer_epochs=3))
+    oracle = Oracle(closed_table, budget=20, mapping="nearest")
+    result = NAOSearch(oracle, config, seed=0, controller=controller).run()
+    assert result.num_queries == 20 and result.stop_reason == "budget"
+    log = result.extra["epochs"][0]
+    assert log["new"] == 20 - TINY["num_init"] and log["step_size"] < 1000
 
 
 def test_train_controller_is_the_search_training(table):

@@ -151,10 +151,17 @@ def test_bad_tokens(tokens, message):
     ([[0]], ["input"], "at least 2"),
     ([[0, 1], [0, 0]], "input,output", "string"),
     ([["a", "b"], ["c", "d"]], ["input", "output"], "0/1 numbers"),
+    ([[0, 1], [0, 0]], None, "ops must be a sequence of op names, got None"),
+    ([[0, 1], [0, 0]], 7, "ops must be a sequence of op names, got 7"),
+    ([[0, 1], [0, 0]], [["input"], "output"], "unknown ops \\[\\['input'\\]\\]"),
+    ([[0, 1], [0, 0]], ["input", None], "unknown ops \\[None\\]"),
+    ([[0, 1], [0, 0]], ["input", "conv" * 100_000], "unknown ops \\['convconv.*\\.\\.\\."),
+    (None, ["input", "output"], "square"),
 ])
 def test_bad_input(matrix, ops, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as caught:
         ArchSpec(matrix, ops)
+    assert len(str(caught.value)) < 300  # a huge input is not echoed whole
 
 
 def test_limits():
