@@ -186,7 +186,12 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if old is not None and old != new:
             # first list both digests: a kill between the two renames then leaves a valid pair
             _replace_with(checksum_path(path), (line + f"{old}  {path.name}\n").encode("ascii"), sync=False)
-        _replace_with(path, data)
+        try:
+            _replace_with(path, data)
+        except OSError:
+            if old is not None and old != new:  # the previous pair as it was
+                _replace_with(checksum_path(path), f"{old}  {path.name}\n".encode("ascii"), sync=False)
+            raise
         _replace_with(checksum_path(path), line.encode("ascii"), sync=False)
     except OSError as error:
         if isinstance(error, WriteError):
