@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CellSpace", "CellNotFoundError", "CacheWarning", "enumerate_cells", "pack_cells", "sample_cells",
-    "default_cache_dir", "cache_path", "NUM_CELLS",
+    "default_cache_dir", "resolve_cache_dir", "cache_path", "NUM_CELLS",
 ]
 
 #: Number of unique cells of NAS-Bench-101.
