@@ -17,7 +17,7 @@ import pytest
 import torch
 
 #: The packages whose docstrings are run; each public class in them has an example.
-PACKAGES = ("gnnas.pretrain", "gnnas.search")
+PACKAGES = ("gnnas.nasbench", "gnnas.pretrain", "gnnas.search")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 

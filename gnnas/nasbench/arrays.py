@@ -207,8 +207,15 @@ class NASBenchArrays:
         source (str): where the table came from (for messages and ``repr``).
 
     Raises:
-        ValueError: if an array's shape does not fit the others, or the hashes are not sorted
-            and unique.
+        ValueError: if the arrays' shapes disagree or the hashes are not sorted and unique.
+
+    Example:
+        >>> from gnnas import NASBench101
+        >>> arrays = NASBench101.bundled().arrays
+        >>> arrays.num_cells, arrays.epochs.tolist()
+        (30001, [4, 12, 36, 108])
+        >>> arrays.metrics.shape          # (cells, budgets, repeats, halfway/final, metrics)
+        (30001, 4, 1, 2, 4)
     """
 
     hashes: np.ndarray
@@ -289,14 +296,14 @@ class NASBenchArrays:
 
     @staticmethod
     def read_meta(folder: str | os.PathLike) -> dict | None:
-        """Reads the ``meta.json`` facts of a cache folder.
+        """Returns the ``meta.json`` facts of a cache folder.
 
         Args:
             folder (str or os.PathLike): the cache folder.
 
         Returns:
-            dict or None: the facts, or :obj:`None` if the file is missing or unreadable (an
-            incomplete cache).
+            dict or None: the facts, or :obj:`None` if the folder's ``meta.json`` is missing or
+            unreadable (an incomplete cache).
         """
         try:
             meta = json.loads((Path(folder) / "meta.json").read_text())

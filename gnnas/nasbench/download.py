@@ -4,9 +4,10 @@ r"""Downloading the official NAS-Bench-101 files, checked record by record.
 ``nasbench_full.tfrecord`` (about 1.95 GB) from the official address (or a mirror), then
 converts it once, so that ``NASBench101(path)`` loads in a fraction of a second::
 
+    >>> from gnnas.nasbench import NASBench101
     >>> from gnnas.nasbench.download import download_nasbench
-    >>> path = download_nasbench("only108")      # ~/.cache/gnnas/nasbench_only108.tfrecord
-    >>> nasbench = NASBench101(path, seed=0)
+    >>> path = download_nasbench("only108")      # doctest: +SKIP
+    >>> nasbench = NASBench101(path, seed=0)     # doctest: +SKIP
 
 or ``gnnas download`` from the command line. How the transfer is made safe:
 
@@ -65,6 +66,21 @@ class DownloadError(OSError):
         message (str): what went wrong.
         url (str): the address.
         offset (int, optional): the byte reached, or the offset of the first bad record.
+
+    Example:
+        A file whose last record is cut short is refused, and nothing is left behind:
+
+        >>> from pathlib import Path
+        >>> from gnnas.nasbench import write_tfrecord
+        >>> from gnnas.nasbench.download import DownloadError, download_nasbench
+        >>> _ = write_tfrecord("whole.tfrecord", [b"hello", b"world"])
+        >>> _ = Path("cut.tfrecord").write_bytes(Path("whole.tfrecord").read_bytes()[:-3])
+        >>> try:
+        ...     download_nasbench(url=Path("cut.tfrecord").resolve().as_uri(), folder="downloads",
+        ...                       convert=False, progress=False)
+        ... except DownloadError as error:
+        ...     print(error.offset, list(Path("downloads").iterdir()))
+        21 []
     """
 
     def __init__(self, message: str, url: str, offset: int | None = None) -> None:

@@ -30,10 +30,12 @@ proto default ``0.0`` instead; :func:`gnnas.nasbench.convert.convert_tfrecord` d
 
 Example::
 
-    >>> record = NASBenchRecord.from_payload(payload)
-    >>> record.module_hash, record.epochs, record.metrics.trainable_parameters
+    >>> from gnnas.nasbench import NASBenchRecord, iter_tfrecord
+    >>> payload = next(payload for _, payload in iter_tfrecord("nasbench_full.tfrecord"))  # doctest: +SKIP
+    >>> record = NASBenchRecord.from_payload(payload)                                     # doctest: +SKIP
+    >>> record.module_hash, record.epochs, record.metrics.trainable_parameters            # doctest: +SKIP
     ('00005c142e6f48ac74fdcf73e3439874', 4, 8555530)
-    >>> record.to_payload() == payload  # byte for byte, as the official file writes it
+    >>> record.to_payload() == payload  # byte for byte, as the official file writes it  # doctest: +SKIP
     True
 """
 
@@ -56,7 +58,15 @@ _EVALUATION_DOUBLES = ("current_epoch", "training_time", "train_accuracy", "vali
 
 
 class ProtobufError(ValueError):
-    """A ``ModelMetrics`` message could not be decoded."""
+    """A ``ModelMetrics`` message could not be decoded.
+
+    Example:
+        >>> from gnnas.nasbench.record import decode_model_metrics
+        >>> decode_model_metrics(b"\\xff")
+        Traceback (most recent call last):
+            ...
+        gnnas.nasbench.record.ProtobufError: truncated varint at byte 1
+    """
 
 
 @dataclass
@@ -72,6 +82,12 @@ class EvaluationData:
         validation_accuracy (float, optional): accuracy on the validation set.
         test_accuracy (float, optional): accuracy on the test set.
         checkpoint_path (str, optional): where the checkpoint was stored.
+
+    Example:
+        >>> from gnnas.nasbench import EvaluationData
+        >>> final = EvaluationData(current_epoch=108.0, validation_accuracy=0.93)
+        >>> final.test_accuracy is None       # absent from the message
+        True
     """
 
     current_epoch: float | None = None
@@ -91,6 +107,15 @@ class ModelMetrics:
             taken at the start, entry 1 halfway and entry 2 at the end of training.
         trainable_parameters (int, optional): parameters of the network built from the cell.
         total_time (float, optional): total time of the run in seconds.
+
+    Example:
+        >>> from gnnas.nasbench import EvaluationData, ModelMetrics
+        >>> from gnnas.nasbench.record import decode_model_metrics, encode_model_metrics
+        >>> metrics = ModelMetrics([EvaluationData(current_epoch=108.0, validation_accuracy=0.93)],
+        ...                        trainable_parameters=8555530)
+        >>> message = encode_model_metrics(metrics)   # the protobuf wire format
+        >>> len(message), decode_model_metrics(message) == metrics
+        (25, True)
     """
 
     evaluation_data: list[EvaluationData] = field(default_factory=list)
@@ -259,6 +284,16 @@ class NASBenchRecord:
         adjacency (str): the row-major ``0``/``1`` adjacency string, ``V * V`` characters.
         operations (str): ``V`` comma-separated op names.
         metrics (ModelMetrics): the run's metrics.
+
+    Example:
+        >>> from gnnas.nasbench import EvaluationData, ModelMetrics, NASBenchRecord
+        >>> record = NASBenchRecord("043721b9c7fe8c5fad811d47d83132ec", 108, "0100", "input,output",
+        ...                         ModelMetrics([EvaluationData(validation_accuracy=0.1)]))
+        >>> payload = record.to_payload()   # one record of the official file, as JSON
+        >>> payload[:50]
+        b'["043721b9c7fe8c5fad811d47d83132ec", 108, "0100", '
+        >>> NASBenchRecord.from_payload(payload) == record
+        True
     """
 
     module_hash: str

@@ -11,8 +11,14 @@ evaluations per run (start, halfway, final) and the layouts of the two official 
 
 Example::
 
-    >>> cells = [(spec.hash, *spec.to_strings(), 1_000_000) for spec in specs]
-    >>> write_nasbench_tfrecord("/tmp/small.tfrecord", synthetic_records(cells, "full", seed=0))
+    >>> from gnnas.nasbench import NASBench101
+    >>> from gnnas.nasbench.synthetic import (cells_from_specs, random_specs, synthetic_records,
+    ...                                       write_nasbench_tfrecord)
+    >>> cells = cells_from_specs(random_specs(3, seed=0))   # (hash, adjacency, ops, parameters)
+    >>> write_nasbench_tfrecord("small.tfrecord", synthetic_records(cells, "full", seed=0))
+    36
+    >>> NASBench101.from_tfrecord("small.tfrecord", cache_dir=".", progress=False)
+    NASBench101(cells=3, epochs=[4, 12, 36, 108], repeats=3, source='...small.tfrecord')
 """
 
 from __future__ import annotations
@@ -105,8 +111,8 @@ def cells_from_specs(specs: Sequence) -> list[tuple[str, str, str, int]]:
         specs (Sequence[ArchSpec]): the cells.
 
     Returns:
-        list[tuple[str, str, str, int]]: one row per cell, the strings of
-        :meth:`~gnnas.ArchSpec.to_strings`.
+        list[tuple[str, str, str, int]]: one ``(hash, adjacency, operations, parameters)`` row
+        per cell, as :func:`synthetic_records` takes them.
     """
     rows = []
     for spec in specs:

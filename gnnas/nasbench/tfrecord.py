@@ -47,6 +47,20 @@ class TFRecordError(ValueError):
         path (str): the file.
         offset (int): byte offset of the first byte of the bad record.
         reason (str): what is wrong.
+
+    Example:
+        >>> from gnnas.nasbench import TFRecordError, iter_tfrecord, write_tfrecord
+        >>> write_tfrecord("two.tfrecord", [b"hello", b"world"])
+        2
+        >>> with open("two.tfrecord", "rb") as file:
+        ...     data = file.read()
+        >>> with open("cut.tfrecord", "wb") as file:   # the last 3 bytes lost
+        ...     _ = file.write(data[:-3])
+        >>> try:
+        ...     list(iter_tfrecord("cut.tfrecord"))
+        ... except TFRecordError as error:
+        ...     print(error.offset, error.reason[:16])
+        21 truncated record
     """
 
     def __init__(self, path: str | os.PathLike, offset: int, reason: str) -> None:
@@ -132,6 +146,17 @@ class TFRecordWriter:
 
     Args:
         path (str or os.PathLike): the file to create (an existing file is overwritten).
+
+    Raises:
+        OSError: if the file cannot be created.
+
+    Example:
+        >>> from gnnas.nasbench import TFRecordWriter, iter_tfrecord
+        >>> with TFRecordWriter("two.tfrecord") as writer:
+        ...     writer.write(b"hello")
+        ...     writer.write(b"world")
+        >>> list(iter_tfrecord("two.tfrecord"))       # (byte offset, payload), every CRC checked
+        [(0, b'hello'), (21, b'world')]
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
