@@ -568,6 +568,13 @@ def default_cache_dir() -> Path:
 def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Returns ``cache_dir`` (``~`` expanded), else :func:`default_cache_dir`.
 
+    Args:
+        cache_dir (str or os.PathLike, optional): the cache folder; :obj:`None` takes
+            :func:`default_cache_dir`. (default: :obj:`None`)
+
+    Returns:
+        pathlib.Path: the cache folder (not created).
+
     Raises:
         ValueError: if ``cache_dir`` is an empty string (which would mean the working folder).
     """
