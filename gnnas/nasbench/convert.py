@@ -165,7 +165,11 @@ def parse_chunk(path: str, starts: Sequence[int], lengths: Sequence[int]) -> tup
 
 
 def available_cores() -> int:
-    """The number of cores this process may run on (its CPU affinity, else ``os.cpu_count()``)."""
+    """The number of cores this process may run on.
+
+    Returns:
+        int: the size of its CPU affinity, else ``os.cpu_count()``; at least 1.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
@@ -187,7 +191,15 @@ def _die_with_parent(parent: int) -> None:
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes that die with this process (see :func:`convert_tfrecord`)."""
+    """A pool of processes that die with this process (see :func:`convert_tfrecord`).
+
+    Args:
+        workers (int): the number of processes.
+
+    Returns:
+        concurrent.futures.ProcessPoolExecutor: the pool; on Linux each worker is killed by the
+        kernel when this process dies, even by ``SIGKILL``.
+    """
     return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
