@@ -295,6 +295,13 @@ def check_same_settings(folder: str | os.PathLike[str], settings: Mapping[str, A
 def folder_flag(flag: str, value: str | None) -> Path | None:
     """The folder a flag such as ``--cache-dir`` names (``~`` expanded), :obj:`None` if not given.
 
+    Args:
+        flag (str): the flag's name, for messages.
+        value (str, optional): the flag's value.
+
+    Returns:
+        pathlib.Path or None: the folder (not created), or :obj:`None` if ``value`` is.
+
     Raises:
         CLIError: if the value is empty (it would silently mean the working folder) or names a
             file.
