@@ -10,7 +10,7 @@ is defined:
 - a class has a docstring, with ``Args:`` when its own constructor (``__init__``, ``__new__`` or a
   dataclass's fields) takes parameters and ``Raises:`` when its constructor (with
   ``__post_init__``) raises;
-- a property has a docstring (a description of the value suffices).
+- a property (or cached property) has a docstring (a description of the value suffices).
 
 Whether the sections say the truth is for the reader of the code; this test keeps them present.
 """
@@ -70,7 +70,7 @@ def members(cls: type) -> Iterator[tuple[str, Any]]:
             continue
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
-        if isinstance(value, (property, type(abs))) or inspect.isfunction(value):
+        if isinstance(value, (property, functools.cached_property)) or inspect.isfunction(value):
             yield name, value
 
 
@@ -167,7 +167,7 @@ def problems() -> dict[str, list[str]]:
             continue
         found[name] = class_problems(obj)
         for member, value in members(obj):
-            if isinstance(value, property):
+            if isinstance(value, (property, functools.cached_property)):
                 found[f"{name}.{member}"] = [] if (value.__doc__ or "").strip() else ["no docstring"]
             else:
                 found[f"{name}.{member}"] = function_problems(value, bound=True)
