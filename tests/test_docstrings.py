@@ -6,7 +6,8 @@ is defined:
 
 - a function or method has a docstring, an ``Args:`` section when it takes parameters (besides
   ``self`` and ``cls``), a ``Returns:`` (or ``Yields:``) section unless its return annotation is
-  ``None``, and a ``Raises:`` section when its body raises (``NotImplementedError`` aside);
+  ``None``, and a ``Raises:`` section when it raises (``NotImplementedError`` aside): its body, or
+  a private or ``check_*`` helper of gnnas that it calls;
 - a class has a docstring, with ``Args:`` when its own constructor (``__init__``, ``__new__`` or a
   dataclass's fields) takes parameters and ``Raises:`` when its constructor (with
   ``__post_init__``) raises;
@@ -78,16 +79,27 @@ def has_section(doc: str, kind: str) -> bool:
     return any(re.search(rf"^\s*{header}:\s*$", doc, re.M) for header in SECTIONS[kind])
 
 
-def raises_in(function: Callable[..., Any]) -> bool:
-    """Whether the body of ``function`` has a ``raise`` with an exception (not ``NotImplementedError``)."""
+def raises_in(function: Callable[..., Any], helpers: bool = True) -> bool:
+    """Whether ``function`` raises an exception (not ``NotImplementedError``) on its own.
+
+    That is, whether its body has such a ``raise``, or (with ``helpers``) calls a gnnas helper that
+    has one: a private function (``_check_dropout``) or a ``check_*`` one (``check_int``) of its
+    module's namespace. Public functions it calls document their own errors.
+    """
     try:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
         return False
+    namespace = getattr(function, "__globals__", {})
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Raise) and node.exc is not None:
             exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             if not (isinstance(exc, ast.Name) and exc.id == "NotImplementedError"):
+                return True
+        if helpers and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name, helper = node.func.id, namespace.get(node.func.id)
+            is_helper = name.startswith("_") or name.startswith("check_")
+            if is_helper and inspect.isfunction(helper) and is_ours(helper) and raises_in(helper, False):
                 return True
     return False
 
@@ -250,3 +262,11 @@ def test_class_problems() -> None:
     Bare.__module__ = "gnnas.example"
     assert class_problems(Bare) == ["no Args", "constructor raises, but no Raises"]
     assert class_problems(Inherited) == []
+
+
+def test_raises_in_looks_into_private_and_check_helpers() -> None:
+    from gnnas.nn.predictor import MLPPredictor
+
+    init = MLPPredictor.__init__  # raises only through _check_positive_ints and _check_dropout
+    assert raises_in(init) and not raises_in(init, helpers=False)
+    assert raises_in(_documented) and not raises_in(_nothing)

@@ -129,6 +129,12 @@ class NASBench101:
         cache_dir (str or os.PathLike, optional): see :meth:`from_tfrecord`. (default: :obj:`None`)
         progress (bool, optional): show a progress bar while converting. (default: :obj:`True`)
 
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        IsADirectoryError: if ``dataset_file`` is a folder.
+        ValueError: naming the file and where, if it is damaged or not a table of its kind
+            (:class:`~gnnas.nasbench.tfrecord.TFRecordError` for a ``.tfrecord`` file).
+
     Example:
         >>> from gnnas import NASBench101
         >>> nasbench = NASBench101.bundled(seed=0)

@@ -30,6 +30,9 @@ class MLPPredictor(nn.Module):
         dropout (float, optional): dropout after each hidden layer. (default: :obj:`0.`)
         sigmoid (bool, optional): squash the output into :math:`(0, 1)`. (default: :obj:`True`)
 
+    Raises:
+        ValueError: if a size is not a positive integer or ``dropout`` is outside ``[0, 1)``.
+
     Shapes:
         - **z** :math:`(B, \text{in\_channels})`
         - **output** :math:`(B,)`
