@@ -264,16 +264,22 @@ def plot(stats: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-anchors", type=int, default=5000, help="anchors sampled from the space")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the anchors and edits (default: 0)")
     parser.add_argument("--batches", type=int, default=20, help="LocalityDataset batches timed without ged")
     parser.add_argument("--ged-batches", type=int, default=3, help="LocalityDataset batches timed with ged")
     parser.add_argument("--single", type=int, default=2000, help="single graphs timed for the transform")
-    parser.add_argument("--out", type=Path, default=Path("results/augment_stats"))
+    parser.add_argument("--out", type=Path, default=Path("results/augment_stats"),
+                        help="output folder (default: results/augment_stats)")
     parser.add_argument("--plot-only", action="store_true", help="redraw the figure from the JSON in --out")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
     if args.plot_only:
         stats = json.loads((args.out / "augment_stats.json").read_text())
         plot(stats, args.out / "augment_stats.png")

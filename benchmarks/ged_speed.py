@@ -11,7 +11,7 @@ Default (a few minutes on 2 cores)::
 
     python benchmarks/ged_speed.py
 
-Writes ``results.json`` (configuration, seed, figures) and ``ged_speed.png`` to ``--output``.
+Writes ``results.json`` (configuration, seed, figures) and ``ged_speed.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from gnnas.flags import deprecated_flag
 from gnnas.ged import GEDIndex, paired_ged, pairwise_ged
 from gnnas.space import ArchSpec, enumerate_cells
 
@@ -47,7 +48,8 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=50_000, help="random pairs for gnnas")
     parser.add_argument("--networkx-pairs", type=int, default=40, help="of them, pairs for networkx")
@@ -55,9 +57,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--queries", type=int, default=5, help="nearest-cell queries on the space")
     parser.add_argument("--k", type=int, default=10, help="nearest cells per query")
     parser.add_argument("--num-workers", type=int, default=None, help="threads (default: all cores)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=Path("results/ged_speed"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random pairs (default: 0)")
+    parser.add_argument("--out", type=Path, default=Path("results/ged_speed"),
+                        help="output folder (default: results/ged_speed)")
+    deprecated_flag(parser, "--output", "--out")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = build_parser().parse_args(argv)
     rng = np.random.default_rng(args.seed)
     load_before = os.getloadavg()
 
@@ -125,13 +133,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{name:28s} index {index_wall:.2f} s, queries {np.round(times, 2).tolist()} s")
 
     results["load_average_before_after"] = [load_before, os.getloadavg()]
-    config = {**vars(args), "output": str(args.output), "matrix": list(args.matrix),
+    config = {**vars(args), "output": str(args.out), "matrix": list(args.matrix),
               "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
               "networkx": nx.__version__}
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "results.json").write_text(json.dumps({"config": config, "results": results}, indent=2))
-    _plot(results, args.output / "ged_speed.png")
-    print(f"wrote {args.output / 'results.json'} and {args.output / 'ged_speed.png'}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps({"config": config, "results": results}, indent=2))
+    _plot(results, args.out / "ged_speed.png")
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'ged_speed.png'}")
     return results
 
 

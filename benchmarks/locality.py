@@ -10,7 +10,7 @@
   ``--data`` names another.
 - **Fig. 1c**: cosine similarity of controller embeddings against exact GED, for controllers
   pretrained with metric losses (``--loss``, default AngularLoss as in the paper; ``--loss all``
-  for the nine presets; or ``--checkpoint``) beside the one pretrained with ``NoMetricLoss`` and an
+  for the nine presets; or ``--controller``) beside the one pretrained with ``NoMetricLoss`` and an
   untrained one; pairs are anchors and their positives (edited as in pretraining) plus random
   pairs of cells.
 - **Fig. 2**: a 2-D map (UMAP when ``umap-learn`` is installed, else PCA) of the embeddings of 16
@@ -29,9 +29,10 @@ Settings::
 
 The controllers are the ones that ship with gnnas, pretrained with the paper's full settings
 (:mod:`gnnas.pretrain.shipped`), loaded in about a second each. ``--pretrain-iterations N`` instead
-pretrains each on the spot for ``N`` iterations (Adam, lr 0.001, batch 128 unless
-``--pretrain-optimizer``/``--pretrain-lr``/``--pretrain-batch-size`` say otherwise; cached after the
-first run); ``0`` takes untrained controllers. Every size can be overridden (``--space-pairs``,
+pretrains each on the spot for ``N`` iterations (the paper's SGD, lr 1.0, and the preset's batch
+unless ``--pretrain-optimizer``/``--pretrain-lr``/``--pretrain-batch-size`` say otherwise;
+``--pretrain-optimizer adam`` learns far more in a short run; cached after the first run); ``0``
+takes untrained controllers. Every size can be overridden (``--space-pairs``,
 ``--pairs-per-distance``, ``--max-distance``, ...).
 Results go to ``--out`` (default ``results/locality/``): ``locality.json`` (every number, the
 configuration and the seed) and the figures ``fig1a_ged_distribution.png``,
@@ -50,6 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from gnnas.flags import DEFAULT_PRETRAIN_LR, deprecated_flag
+from gnnas.pretrain.config import OPTIMIZERS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,22 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="metric-loss presets of the pretrained controllers, or 'all' (default: "
                              "AngularLoss, as the paper's Fig. 1c; its Fig. 2 uses MarginLoss); "
                              "NoMetricLoss and an untrained controller are always added")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="a saved NAOController to use instead of the shipped controller of --loss "
-                             "(one loss only)")
-    parser.add_argument("--baseline-checkpoint", type=Path, default=None,
-                        help="a saved NAOController to use instead of the shipped NoMetricLoss one")
+    parser.add_argument("--controller", type=Path, default=None, dest="checkpoint",
+                        help="a controller.pt (or a gnnas pretrain output folder) to use instead of the "
+                             "shipped controller of --loss (one loss only)")
+    parser.add_argument("--baseline-controller", type=Path, default=None, dest="baseline_checkpoint",
+                        help="a controller.pt to use instead of the shipped NoMetricLoss one")
     parser.add_argument("--pretrain-iterations", type=int, default=None,
-                        help="pretrain each controller on the spot for this many iterations instead of "
-                             "loading the shipped one (0: untrained controllers)")
+                        help="pretrain each controller on the spot for this many iterations; 0: untrained "
+                             "controllers (default: none, the paper's 2 epochs: the shipped controllers)")
     parser.add_argument("--pretrain-batch-size", type=int, default=None,
                         help="graphs per batch of the on-the-spot pretraining, a multiple of 8 "
-                             "(default: 128)")
-    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default=None,
-                        help="optimizer of the on-the-spot pretraining (default: adam, which leaves the "
-                             "early plateau within a short run; sgd is the paper's)")
+                             "(default: the preset's)")
+    parser.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default="sgd",
+                        help="optimizer of the on-the-spot pretraining (default: sgd, the paper's; adam "
+                             "leaves the early plateau within a short run)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
-                        help="its learning rate (default: 0.001 for adam, 1.0 for sgd, the paper's)")
+                        help="its learning rate (default: 1.0 for sgd, the paper's; 0.001 for adam and "
+                             "adamw)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="cache of pretrained controllers (default: the gnnas cache)")
     parser.add_argument("--embed-anchors", type=int, default=None, help="Fig. 1c: anchors (7 positives each)")
@@ -115,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--projection", choices=("auto", "umap", "pca"), default="auto",
                         help="Fig. 2: UMAP if installed, else PCA (default: auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    deprecated_flag(parser, "--checkpoint", "--controller")
+    deprecated_flag(parser, "--baseline-checkpoint", "--baseline-controller")
     return parser
 
 
@@ -133,20 +140,20 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--loss: unknown presets {unknown}; expected 'all' or names from "
                          f"{list(PRESET_NAMES)}")
     if args.checkpoint is not None and len(losses) != 1:
-        raise SystemExit("--checkpoint takes one --loss, the loss the checkpoint was trained with")
+        raise SystemExit("--controller takes one --loss, the loss the controller was trained with")
     losses = [name for name in losses if name != NO_METRIC_LOSS]  # the baseline is always added last
     config.update(
         mode=mode, seed=args.seed, max_distance=args.max_distance,
         max_pairs_per_anchor=args.max_pairs_per_anchor, pretrain_iterations=args.pretrain_iterations,
-        pretrain_batch_size=args.pretrain_batch_size or 128,
+        pretrain_batch_size=args.pretrain_batch_size,
         losses=losses, num_positives=args.num_positives, projection=args.projection,
-        pretrain_optimizer=args.pretrain_optimizer or "adam",
+        pretrain_optimizer=args.pretrain_optimizer,
         data="bundled" if args.data is None else str(args.data),
         checkpoint=None if args.checkpoint is None else str(args.checkpoint),
         baseline_checkpoint=None if args.baseline_checkpoint is None else str(args.baseline_checkpoint),
         out=str(args.out), command=" ".join(["python", "benchmarks/locality.py", *sys.argv[1:]]),
     )
-    config["pretrain_lr"] = args.pretrain_lr or (1.0 if config["pretrain_optimizer"] == "sgd" else 1e-3)
+    config["pretrain_lr"] = args.pretrain_lr or DEFAULT_PRETRAIN_LR[config["pretrain_optimizer"]]
     if config["max_distance"] < 1:
         raise SystemExit("--max-distance must be >= 1")
     return config
@@ -323,7 +330,8 @@ def load_controllers(config: dict[str, Any], quiet: bool) -> tuple[dict[str, Any
     for preset, checkpoint in wanted:
         start = time.perf_counter()
         if checkpoint is not None:
-            controller = NAOController.load(checkpoint)
+            controller = NAOController.load(Path(checkpoint) / "controller.pt" if Path(checkpoint).is_dir()
+                                            else checkpoint)
             name = f"{preset} ({Path(checkpoint).name})"
             info[name] = {"source": "checkpoint", "checkpoint": checkpoint}
         elif preset == "untrained" or config["pretrain_iterations"] == 0:

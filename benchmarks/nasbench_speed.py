@@ -79,20 +79,28 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000,
                         help="records in the generated file (1270872 = nasbench_only108.tfrecord)")
-    parser.add_argument("--layout", choices=("only108", "full"), default="only108")
+    parser.add_argument("--layout", choices=("only108", "full"), default="only108",
+                        help="the record layout of the official file imitated (default: only108)")
     parser.add_argument("--workers", type=str, default="1,2",
                         help="comma-separated worker counts to time")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timing repeats (best conversion, median load)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated records (default: 0)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where to write the generated file and cache (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "nasbench_speed")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "nasbench_speed",
+                        help="output folder (default: results/nasbench_speed)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     from gnnas import NASBench101

@@ -23,6 +23,7 @@ import torch
 from torch_geometric.data import Batch
 
 from gnnas import ArchSpec, NAOController, NASBench101
+from gnnas.flags import DEFAULT_THREADS, deprecated_flag, plain
 from gnnas.nn import cell_to_data, cells_to_batch
 
 VARIANTS = {
@@ -80,8 +81,8 @@ def run_variant(name: str, train: list[ArchSpec], test: list[ArchSpec], args: ar
         loss = controller(batch)["nll"]
         optimizer.zero_grad()
         loss.backward()
-        if args.clip:
-            torch.nn.utils.clip_grad_norm_(controller.parameters(), args.clip)
+        if args.grad_clip:
+            torch.nn.utils.clip_grad_norm_(controller.parameters(), args.grad_clip)
         optimizer.step()
         if iterations % args.eval_every == 0:
             curve.append({"iteration": iterations, "seconds": time.perf_counter() - start,
@@ -92,24 +93,36 @@ def run_variant(name: str, train: list[ArchSpec], test: list[ArchSpec], args: ar
             "final": final, "curve": curve}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
+    parser = argparse.ArgumentParser(description=plain(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
                         help="a table whose cells are used (default: the sample bundled with gnnas)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--train-cells", type=int, default=20000)
-    parser.add_argument("--test-cells", type=int, default=2000)
-    parser.add_argument("--iterations", type=int, default=1000, help="training iterations per variant")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--clip", type=float, default=5.0, help="gradient norm clipping (0: none)")
-    parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("results/nn_reconstruction"))
-    args = parser.parse_args()
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
+                        help="decoder variants to train (default: all)")
+    parser.add_argument("--train-cells", type=int, default=20000, help="training cells (default: 20000)")
+    parser.add_argument("--test-cells", type=int, default=2000, help="held-out cells (default: 2000)")
+    parser.add_argument("--iterations", type=int, default=1000,
+                        help="training iterations per variant (default: 1000)")
+    parser.add_argument("--batch-size", type=int, default=256, help="cells per iteration (default: 256)")
+    parser.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help="(default: adam)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 0.003)")
+    parser.add_argument("--grad-clip", type=float, default=5.0,
+                        help="clip the gradients' total 2-norm to this value; 0: no clipping (default: 5)")
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="iterations between evaluations on the held-out cells (default: 100)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch threads (default: {DEFAULT_THREADS})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the cells and networks (default: 0)")
+    parser.add_argument("--out", type=Path, default=Path("results/nn_reconstruction"),
+                        help="output folder (default: results/nn_reconstruction)")
+    deprecated_flag(parser, "--clip", "--grad-clip")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     cells = read_cells(args.data, args.train_cells + args.test_cells, args.seed)
     train, test = cells[:args.train_cells], cells[args.train_cells:]

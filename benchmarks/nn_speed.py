@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from gnnas import ArchSpec, NAOController
+from gnnas.flags import deprecated_flag, plain
 from gnnas.nn import cells_to_batch
 from gnnas.space import INTERIOR_OPS
 
@@ -99,23 +100,33 @@ def decoding_checks(controller: NAOController, count: int, seeds: list[ArchSpec]
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
+    parser = argparse.ArgumentParser(description=plain(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=10, help="timed iterations per setting")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch-size", type=int, default=512, help="cells per batch (default: 512)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed iterations per setting (default: 10)")
+    parser.add_argument("--thread-counts", type=int, nargs="+", default=[1, 2],
+                        help="torch thread counts whose throughput is measured (default: 1 2)")
     parser.add_argument("--embedding", type=int, default=None,
                         help="embedding size (default: the controller's)")
     parser.add_argument("--hidden", type=int, default=None, help="encoder hidden channels")
-    parser.add_argument("--decoder-hidden", type=int, default=None)
-    parser.add_argument("--backbone", choices=["made", "gru", "lstm"], default=None)
+    parser.add_argument("--decoder-hidden", type=int, default=None,
+                        help="decoder hidden channels (default: the controller's)")
+    parser.add_argument("--backbone", choices=["made", "gru", "lstm"], default=None,
+                        help="decoder backbone (default: the controller's)")
     parser.add_argument("--decode", type=int, default=10000, help="random embeddings decoded per case")
     parser.add_argument("--train-iterations", type=int, default=300,
                         help="short reconstruction training before the second decoding check")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("results/nn_speed"))
-    args = parser.parse_args()
+    parser.add_argument("--seed", type=int, default=0, help="seed of the cells and networks (default: 0)")
+    parser.add_argument("--out", type=Path, default=Path("results/nn_speed"),
+                        help="output folder (default: results/nn_speed)")
+    deprecated_flag(parser, "--threads", "--thread-counts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -134,7 +145,7 @@ def main() -> None:
     batch = cells_to_batch(cells)
     collate_seconds = time.perf_counter() - start
 
-    speed = {str(t): throughput(controller, batch, t, args.repeats) for t in args.threads}
+    speed = {str(t): throughput(controller, batch, t, args.repeats) for t in args.thread_counts}
     for threads, value in speed.items():
         print(f"forward+backward+step, batch {args.batch_size}, {threads} thread(s): {value:,.0f} cells/s")
     print(f"cells_to_batch of {args.batch_size} cells: {collate_seconds * 1000:.0f} ms")

@@ -54,6 +54,9 @@ from typing import Any
 
 import numpy as np
 
+from gnnas.flags import DEFAULT_PRETRAIN_LR, DEFAULT_THREADS
+from gnnas.pretrain.config import OPTIMIZERS
+
 REPO = Path(__file__).resolve().parents[1]
 
 HANDMADE = ("onehot", "path")
@@ -104,12 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-fraction", type=float, default=0.01,
                         help="the top share whose precision is measured (default: 0.01)")
     parser.add_argument("--pretrain-iterations", type=int, default=None,
-                        help="pretrain the controllers for this many iterations instead of the paper's "
-                             "2 epochs (default: the paper's, whose controllers ship with gnnas)")
-    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam"), default=None,
-                        help="optimizer of that pretraining (default: the paper's sgd)")
+                        help="pretrain the controllers for this many iterations; 0 (untrained controllers) "
+                             "is the encodings z:fresh and finetune:fresh (default: the paper's 2 epochs, "
+                             "whose controllers ship with gnnas)")
+    parser.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=None,
+                        help="optimizer of that pretraining (default: sgd, the paper's)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
-                        help="its learning rate (default: 1.0 for sgd, 0.001 for adam)")
+                        help="its learning rate (default: 1.0 for sgd, the paper's; 0.001 for adam and "
+                             "adamw)")
     parser.add_argument("--pretrain-seed", type=int, default=0, help="seed of the pretraining (default: 0)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="cache of pretrained controllers (default: the gnnas cache)")
@@ -127,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compute nothing: report every run file found under --out/runs")
     parser.add_argument("--overwrite", action="store_true",
                         help="recompute runs whose files exist with other settings, replacing them")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch and GED threads; the small networks run fastest on one (default: 1)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch and GED threads; the small networks run fastest on one (default: "
+                             f"{DEFAULT_THREADS})")
     parser.add_argument("--no-progress", action="store_true", help="print less")
     return parser
 
@@ -179,12 +185,13 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     iterations = args.pretrain_iterations
     if iterations is not None:
         if iterations < 1:
-            raise SystemExit(f"--pretrain-iterations must be >= 1, got {iterations}")
+            raise SystemExit(f"--pretrain-iterations must be >= 1 (0, untrained controllers, is the "
+                             f"encodings z:fresh and finetune:fresh), got {iterations}")
         pretrain["iterations"] = iterations
     optimizer = args.pretrain_optimizer
     if optimizer is not None:
         pretrain["optimizer"] = optimizer
-        pretrain["lr"] = args.pretrain_lr or (1.0 if optimizer == "sgd" else 1e-3)
+        pretrain["lr"] = args.pretrain_lr or DEFAULT_PRETRAIN_LR[optimizer]
     elif args.pretrain_lr is not None:
         pretrain["lr"] = args.pretrain_lr
     if args.pretrain_seed:

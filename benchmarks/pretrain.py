@@ -1,7 +1,7 @@
 """Pretraining benchmark: training throughput, and the paper's Fig. 3 (MarginLoss vs NoMetricLoss).
 
 1. **Throughput** in cells per second with the default networks, for each preset of
-   ``--throughput-losses`` (all nine by default) at batch 512 and, with ``--preset-batch`` (the
+   ``--throughput-loss`` (all nine by default) at batch 512 and, with ``--preset-batch`` (the
    default), at the preset's own batch (AngularLoss 256, LiftedStructureLoss 64): the training
    step alone (forward, metric loss, backward, SGD step on batches made beforehand) and end to end
    (the locality dataset making the positives in the training process, as ``pretrain`` does by
@@ -19,7 +19,7 @@
 The default is short (a few minutes on 2 cores); ``--iterations 10000`` gives the paper's Fig. 3
 and ``--full`` the paper's whole pretraining (2 epochs over the 423,624 anchors, 13,238
 iterations). Writes ``pretrain.json`` (figures, full configuration, seed), ``fig3.png`` and the
-runs' folders (config, log, checkpoint, controller) to ``--output-dir``.
+runs' folders (config, log, checkpoint, controller) to ``--out``.
 
     python benchmarks/pretrain.py
     python benchmarks/pretrain.py --skip-curves --profile        # throughput and profile of all nine
@@ -40,8 +40,10 @@ import numpy as np
 import torch
 
 from gnnas.datasets import LocalityDataset
+from gnnas.flags import DEFAULT_THREADS, deprecated_flag, plain
 from gnnas.nn import NAOController
 from gnnas.pretrain import NO_METRIC_LOSS, PRESET_NAMES, PretrainConfig, metric_loss_preset, pretrain
+from gnnas.pretrain.config import OPTIMIZERS
 from gnnas.space import enumerate_cells
 
 
@@ -281,7 +283,7 @@ def profile_step(loss: str, batch_size: int, space, iterations: int, seed: int,
 
 
 def profile(args: argparse.Namespace, space) -> list[dict]:
-    """The stage breakdown of every loss of ``--throughput-losses`` at 512 and its preset's batch."""
+    """The stage breakdown of every loss of ``--throughput-loss`` at 512 and its preset's batch."""
     rows = []
     for loss, batch_sizes in measured_batch_sizes(args).items():
         for batch_size in batch_sizes:
@@ -383,44 +385,68 @@ def plot(results: dict, path: Path, window: int) -> None:
     plt.close(figure)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__,
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
+    parser = argparse.ArgumentParser(description=plain(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output-dir", default="results/pretrain")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default: 1; 2 threads collapse when other jobs share the cores)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", default="results/pretrain", dest="output_dir",
+                        help="output folder: pretrain.json, fig3.png and the runs (default: "
+                             "results/pretrain)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the runs (default: 0)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch threads; two collapse when other jobs share the cores (default: "
+                             f"{DEFAULT_THREADS})")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available), cpu or cuda (default: auto)")
     parser.add_argument("--num-workers", type=int, default=1,
-                        help="DataLoader workers making the positives of the Fig. 3 runs")
-    parser.add_argument("--throughput-losses", nargs="*", default=list(PRESET_NAMES),
-                        help="presets to measure (default: all nine; NoMetricLoss gives the ratios)")
-    parser.add_argument("--throughput-iterations", type=int, default=20)
+                        help="DataLoader workers making the positives of the Fig. 3 runs (default: 1)")
+    parser.add_argument("--throughput-loss", nargs="*", default=list(PRESET_NAMES), dest="throughput_losses",
+                        metavar="LOSS", help="presets whose throughput is measured (default: all nine; "
+                                             "NoMetricLoss gives the ratios)")
+    parser.add_argument("--throughput-iterations", type=int, default=20,
+                        help="timed iterations per preset and round (default: 20)")
     parser.add_argument("--throughput-rounds", type=int, default=2,
-                        help="interleaved rounds over the presets; the medians are reported")
+                        help="interleaved rounds over the presets; the medians are reported (default: 2)")
     parser.add_argument("--preset-batch", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure AngularLoss (256) and LiftedStructureLoss (64) at their own batch")
-    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true", help="do not measure the throughput")
     parser.add_argument("--profile", action="store_true",
                         help="print the CPU time of each stage of an iteration, per preset")
-    parser.add_argument("--profile-iterations", type=int, default=6)
+    parser.add_argument("--profile-iterations", type=int, default=6,
+                        help="iterations profiled per preset (default: 6)")
     parser.add_argument("--original", action="store_true",
                         help="profile pytorch-metric-learning's own miners and losses, not the drop-ins")
-    parser.add_argument("--losses", nargs="*", default=["MarginLoss", "NoMetricLoss"])
-    parser.add_argument("--iterations", type=int, default=300, help="iterations per run (paper: 10000)")
-    parser.add_argument("--optimizer", default="sgd", help="sgd (the paper's), adam or adamw")
-    parser.add_argument("--lr", type=float, default=1.0, help="learning rate (the paper's: 1.0)")
+    parser.add_argument("--loss", nargs="*", default=["MarginLoss", "NoMetricLoss"], dest="losses",
+                        metavar="LOSS", help="presets of the Fig. 3 runs (default: MarginLoss NoMetricLoss)")
+    parser.add_argument("--iterations", type=int, default=300,
+                        help="iterations per Fig. 3 run (default: 300; the paper's Fig. 3: 10000)")
+    parser.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
+                        help="optimizer of the Fig. 3 runs (default: sgd, the paper's)")
+    parser.add_argument("--lr", type=float, default=1.0, help="learning rate (default: 1.0, the paper's)")
     parser.add_argument("--lr-milestones", type=int, nargs="*", default=[6000],
-                        help="iterations of the x0.2 decay (the paper's: 6000)")
+                        help="iterations of the x0.2 decay (default: 6000, the paper's)")
     parser.add_argument("--full", action="store_true", help="the paper's 2 epochs (13,238 iterations)")
-    parser.add_argument("--skip-curves", action="store_true")
-    parser.add_argument("--eval-cells", type=int, default=2048)
-    parser.add_argument("--decode-interval", type=int, default=0)
-    parser.add_argument("--checkpoint-interval", type=int, default=1000)
+    parser.add_argument("--skip-curves", action="store_true", help="do not run Fig. 3")
+    parser.add_argument("--eval-cells", type=int, default=2048,
+                        help="cells whose reconstruction is measured after each run (default: 2048)")
+    parser.add_argument("--decode-every", type=int, default=0, dest="decode_interval",
+                        help="iterations between greedy-decoding checks in the log; 0: never (default: 0)")
+    parser.add_argument("--checkpoint-every", type=int, default=1000, dest="checkpoint_interval",
+                        help="iterations between checkpoints; 0: only the final one (default: 1000)")
     parser.add_argument("--resume", action="store_true", help="continue the runs in the output folder")
-    parser.add_argument("--smooth", type=int, default=20)
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--smooth", type=int, default=20,
+                        help="moving-average window of the plotted curves, in iterations (default: 20)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    deprecated_flag(parser, "--output-dir", "--out")
+    deprecated_flag(parser, "--losses", "--loss")
+    deprecated_flag(parser, "--throughput-losses", "--throughput-loss")
+    deprecated_flag(parser, "--decode-interval", "--decode-every")
+    deprecated_flag(parser, "--checkpoint-interval", "--checkpoint-every")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
 
     torch.set_num_threads(args.threads)
     output = Path(args.output_dir)

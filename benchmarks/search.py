@@ -1,50 +1,47 @@
 """Search under a query budget on real NAS-Bench-101 data: the paper's Table 1 and Fig. 4.
 
-Rows (named as the search classes name themselves): ``nao:<preset>`` for NAO started from the
-controller pretrained with each of the nine loss presets (the eight metric losses and
-``NoMetricLoss``), ``nao:fresh`` for NAO from a fresh controller, and the baselines ``random``,
-``regularized_evolution`` and ``local_search``. Every row runs the same seeds on the same oracle:
-validation accuracy after 108 epochs, a budget of 1,024 distinct table cells, and on a partial
-table (the bundled 30,001 cells) a proposal outside it is sent to the table cell at the smallest
-exact graph edit distance. Seed k draws the same first random cells in every row (NAO's 128
-initial cells, the first cells of random search, evolution's first population, local search's
-first start).
+Rows, named as the search classes name themselves: nao:<preset> is NAO started from the
+controller shipped for each of the nine loss presets (the eight metric losses and NoMetricLoss),
+nao:fresh is NAO from a fresh controller, and the baselines are random, regularized_evolution
+and local_search. Every row runs the same seeds on the same oracle: validation accuracy after
+108 epochs, a budget of 1,024 distinct table cells, and on a partial table (the bundled 30,001
+cells) a proposal outside it goes to the table cell at the smallest exact graph edit distance.
+Seed k draws the same first random cells in every row (NAO's 128 initial cells, the first cells
+of random search, evolution's first population, local search's first start).
 
-NAO runs with the paper's settings: 128 initial cells, then outer epochs, each of 100 inner
-epochs of training (SGD lr 0.1, batch 64, lambda 0.5), 128 seeds, step sizes up to 100 and 128
-new cells, for 7 outer epochs: the budget of 1,024 when each finds its 128 new cells. An outer
-epoch that finds fewer (its decoder maps the moved seeds back onto cells queried before, even at
-step size 100) leaves the run below the budget, and its times to a top cell are censored at its
-own number of queries. --outer-epochs 50 gives the paper's 50 outer epochs, run until the budget
-is spent; NAO then stalls for most of them at 15 times the cost (one run: 790 queries after 50
-outer epochs, 881 CPU seconds).
+NAO runs with the paper's settings: 128 initial cells, then outer epochs of 100 inner epochs of
+training (SGD lr 0.1, batch 64, lambda 0.5), 128 seeds, step sizes up to 100 and 128 new cells,
+for 7 outer epochs: the budget of 1,024 when each finds its 128 new cells. An outer epoch that
+finds fewer (its decoder maps the moved seeds back onto cells queried before, even at step size
+100) leaves the run below the budget, and its times to a top cell are censored at its own number
+of queries. --outer-epochs 50 gives the paper's 50 outer epochs, run until the budget is spent;
+NAO then stalls for most of them at 15 times the cost (one run: 790 queries after 50 outer
+epochs, 881 CPU seconds).
 
-Commands::
+commands:
+  python benchmarks/search.py --quick        # minutes: 2 seeds, 96 queries, short NAO
+  python benchmarks/search.py                # Table 1: 13 rows x 10 seeds, budget 1,024
+  python benchmarks/search.py --rows random nao:fresh --seeds 0 1 2     # one machine's share
+  python benchmarks/search.py --merge        # the table from the finished runs in --out
+  python benchmarks/search.py --check docs/results/table1.json --rows nao:MarginLoss --seeds 0
 
-    python benchmarks/search.py --quick          # minutes: 2 seeds, 96 queries, short NAO
-    python benchmarks/search.py                  # Table 1: 13 rows x 10 seeds, budget 1,024
-    python benchmarks/search.py --rows random nao:fresh --seeds 0 1 2   # one machine's share
-    python benchmarks/search.py --merge          # the table from the finished runs in --out
-    python benchmarks/search.py --check docs/results/table1.json --rows nao:MarginLoss --seeds 0
+Runs go over --workers processes (default: one per core), each run on --threads torch threads
+(default 1). Each finished run is written at once as OUT/runs/<row>/seed<k>.json (settings,
+summary, every query; with a .sha256 checksum beside it). A run already there with the same
+settings is skipped, so a killed sweep continues where it stopped (an unfinished NAO run from its
+last outer epoch); one with other settings is an error, never overwritten. To shard over
+machines, give each its --rows and --seeds, copy the runs/ folders into one --out, then --merge.
 
-Runs go over ``--workers`` processes (default: one per core), each run on ``--threads`` torch
-threads (default 1). Each finished run is written at once as ``OUT/runs/<row>/seed<k>.json``
-(settings, summary, every query); a run that is already there with the same settings is skipped,
-so a killed sweep continues where it stopped (an unfinished NAO run from its last outer epoch),
-and one with other settings is an error, never overwritten. Sharding over machines: give each
-its ``--rows`` and ``--seeds``, copy the ``runs/`` folders into one ``--out``, then ``--merge``.
+The merge writes --report (default OUT/table1.json): config (every setting, the torch threads,
+the gnnas version and commit), table, rows (per row its runs, each with its seed, summary
+figures and queries, the hashes of the queried table cells in order, and its statistics with
+95 % bootstrap intervals over seeds), tests (each pretrained row against nao:NoMetricLoss,
+nao:fresh and regularized_evolution) and verdict (generated sentences); beside it
+table1_fig4.png (the paper's Fig. 4), table1_survival.png and table1_curves.json.
 
-The merge writes ``--report`` (default ``OUT/table1.json``): ``config`` (every setting, the torch
-``threads``, the gnnas version and commit), ``table``, ``rows`` (per row its ``runs``, each with
-its seed, summary figures and ``queries``, the hashes of the queried table cells in order, and
-its ``statistics`` with 95 % bootstrap intervals over seeds), ``tests`` (each pretrained row
-against ``nao:NoMetricLoss``, ``nao:fresh`` and ``regularized_evolution``) and ``verdict``
-(generated sentences); beside it ``table1_fig4.png`` (the paper's Fig. 4), ``table1_survival.png``
-and ``table1_curves.json`` (the plotted curves).
-
-``--check FILE`` reruns runs of a written report for their first ``--check-epochs`` outer epochs
-(2: 384 queries with the paper's settings; for a baseline as many queries) with the report's
-settings and thread count, and compares the queries one by one.
+--check REPORT reruns runs of a report for their first --check-epochs outer epochs (2: 384
+queries with the paper's settings; a baseline: as many queries) with the report's settings and
+thread count, and compares the queries one by one.
 """
 
 from __future__ import annotations
@@ -68,6 +65,8 @@ from typing import Any
 import numpy as np
 
 from gnnas.files import load_json, read_bytes, remove, save_json, write_bytes
+from gnnas.flags import DEFAULT_THREADS, deprecated_flag
+from gnnas.pretrain.config import OPTIMIZERS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,8 +88,17 @@ SETTINGS: dict[str, dict[str, Any]] = {
                   num_candidates=32, max_step_size=20, optimizer="adam", lr=0.01, iterations=None,
                   pretrain_optimizer=None, pretrain_lr=None, at=[32, 64, 96]),
 }
-_NAO_KEYS = ("num_init", "outer_epochs", "inner_epochs", "num_seeds", "num_candidates", "max_step_size",
-             "optimizer", "lr")
+_NAO_HELP = {
+    "num_init": "random cells queried first",
+    "outer_epochs": "outer epochs (the budget may end a run first; the paper's: 50)",
+    "inner_epochs": "training epochs of the controller per outer epoch",
+    "num_seeds": "best queried cells moved along the predictor's gradient",
+    "num_candidates": "new cells sought per outer epoch",
+    "max_step_size": "the largest step size",
+    "optimizer": "the controller's optimizer",
+    "lr": "its learning rate",
+}
+_NAO_KEYS = tuple(_NAO_HELP)
 
 
 # ---------------------------------------------------------------------------------------- rows
@@ -139,20 +147,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--at", type=int, nargs="+", metavar="QUERIES", default=None,
                         help="numbers of queries after which the best cell so far is reported "
                              "(default: 256 512 1024)")
-    for name in _NAO_KEYS:
+    table1, quick = SETTINGS["table1"], SETTINGS["quick"]
+    for name, what in _NAO_HELP.items():
         kind = str if name == "optimizer" else float if name == "lr" else int
+        paper = "" if name == "outer_epochs" else ", the paper's"
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                            help=f"NAO's {name.replace('_', ' ')} (default: the paper's)")
-    parser.add_argument("--iterations", type=int, default=None,
-                        help="pretraining iterations of the controllers, trained once and cached "
-                             "(default: the paper's 2 epochs, the shipped controllers)")
-    parser.add_argument("--pretrain-seed", type=int, default=0, help="seed of the controllers' pretraining")
-    parser.add_argument("--pretrain-optimizer", choices=("sgd", "adam", "adamw"), default=None,
-                        help="optimizer of the controllers' pretraining (default: the paper's sgd)")
+                            choices=("sgd", "adam") if name == "optimizer" else None,
+                            help=f"NAO: {what} (default: {table1[name]}{paper}; --quick: {quick[name]})")
+    parser.add_argument("--pretrain-iterations", type=int, default=None, dest="iterations",
+                        help="pretraining iterations of the controllers, trained once and cached; 0 "
+                             "(untrained controllers) is the nao:fresh row (default: the paper's 2 "
+                             "epochs, the shipped controllers)")
+    parser.add_argument("--pretrain-seed", type=int, default=0,
+                        help="seed of the controllers' pretraining (default: 0, the shipped controllers')")
+    parser.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=None,
+                        help="optimizer of the controllers' pretraining (default: sgd, the paper's)")
     parser.add_argument("--pretrain-lr", type=float, default=None,
                         help="learning rate of the controllers' pretraining (default: the paper's 1.0)")
-    parser.add_argument("--population-size", type=int, default=50, help="regularized evolution's population")
-    parser.add_argument("--sample-size", type=int, default=10, help="regularized evolution's tournament")
+    parser.add_argument("--population-size", type=int, default=50,
+                        help="regularized evolution's population (default: 50)")
+    parser.add_argument("--sample-size", type=int, default=10,
+                        help="regularized evolution's tournament size (default: 10)")
     parser.add_argument("--top-fraction", type=float, default=0.001,
                         help="the top of the table whose first hit is timed (default: 0.001, the top 0.1%%)")
     parser.add_argument("--out", type=Path, default=Path("results/search"),
@@ -162,13 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the merged table (default: OUT/table1.json); figures are written beside it")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes running rows and seeds (default: one per core)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads of each run (default: 1)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"torch threads of each run (default: {DEFAULT_THREADS})")
     parser.add_argument("--merge", action="store_true", help="only merge the finished runs in --out")
     parser.add_argument("--check", type=Path, metavar="REPORT", default=None,
                         help="rerun runs of REPORT (--rows, --seeds; default: every row's first seed) for "
                              "--check-epochs outer epochs and compare their queries")
     parser.add_argument("--check-epochs", type=int, default=2,
-                        help="outer epochs of NAO (for a baseline: as many queries) that --check reruns")
+                        help="outer epochs of NAO (for a baseline: as many queries) that --check reruns "
+                             "(default: 2)")
+    deprecated_flag(parser, "--iterations", "--pretrain-iterations")
     return parser
 
 
@@ -188,6 +206,9 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"unknown row {row!r}; expected one of {known}")
     if any(len(set(settings[key])) < len(settings[key]) for key in ("rows", "seeds")):
         raise SystemExit("--rows and --seeds must not repeat a value")
+    if settings["iterations"] is not None and settings["iterations"] < 1:
+        raise SystemExit("--pretrain-iterations must be >= 1 (0, untrained controllers, is the "
+                         "nao:fresh row)")
     if min(settings["seeds"]) < 0 or settings["budget"] < 1 or args.threads < 1:
         raise SystemExit("seeds must be >= 0, --budget and --threads >= 1")
     if not all(1 <= q <= settings["budget"] for q in settings["at"]):

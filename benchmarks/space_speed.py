@@ -38,6 +38,7 @@ _CHILD = """
 import json, sys, time
 start = time.perf_counter()
 from gnnas.space import enumerate_cells
+from gnnas.flags import DEFAULT_THREADS, deprecated_flag
 imported = time.perf_counter() - start
 wall, cpu = time.perf_counter(), time.process_time()
 space = enumerate_cells(cache_dir=sys.argv[1], progress=False)
@@ -67,7 +68,8 @@ def _rate(function, cells, min_seconds: float = 1.0) -> float:
             return done / elapsed
 
 
-def main(argv: list[str] | None = None) -> dict:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=1, help="cold and warm runs (default: 1)")
     parser.add_argument("--num-cells", type=int, default=5000,
@@ -76,7 +78,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="cells for the batched hash rate (default: 50000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled cells (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("results/space_speed"), help="output folder")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
 
     from gnnas.space import enumerate_cells, hash_cells, module_hash
     from gnnas.space.hashing import _module_hash_reference

@@ -114,7 +114,7 @@ Runs benchmarks/locality.py of the source checkout with the given arguments: the
 distance of random pairs of cells (Fig. 1a), |delta accuracy| against distance on a table (Fig.
 1b: the NAS-Bench-101 sample bundled with gnnas, or --data), embedding similarity against
 distance for pretrained controllers (Fig. 1c) and a 2-D map of the embeddings (Fig. 2).
-`gnnas locality --help` lists the script's options.
+gnnas locality --help lists the script's options.
 
 examples:
   gnnas locality --quick
@@ -175,11 +175,11 @@ class Benchmark:
     NAME = "benchmark"
     PASSTHROUGH = True
     HELP = (
-        "run benchmarks/NAME.py (search: the paper's Table 1 and Fig. 4, ...); see `gnnas benchmark --help`"
+        "run benchmarks/NAME.py (search: the paper's Table 1 and Fig. 4, ...); see gnnas benchmark --help"
     )
     DESCRIPTION = """\
 Runs benchmarks/NAME.py of the source checkout with the remaining arguments;
-`gnnas benchmark NAME --help` lists the script's options.
+gnnas benchmark NAME --help lists the script's options.
 """
 
     @staticmethod

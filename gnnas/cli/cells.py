@@ -129,7 +129,7 @@ Prints the exact graph edit distance (unit costs: op substitution, vertex insert
 edge insertion or deletion; what networkx.graph_edit_distance computes with a same-op node
 match) between cells A and B. Each cell is ADJ:OPS (the row-major 0/1 adjacency string and the
 comma-separated ops; conv3x3, conv1x1, maxpool are short names) or a 32-hex module hash (looked
-up in the enumerated space, see `gnnas enumerate`).
+up in the enumerated space, see gnnas enumerate).
 
 examples:
   gnnas ged 010001000:input,conv3x3,output 011001000:input,maxpool,output

@@ -19,7 +19,7 @@ NAME = "convert"
 HELP = "convert an official NAS-Bench-101 .tfrecord file into the cache (progress bar)"
 DESCRIPTION = """\
 Converts an official NAS-Bench-101 file (nasbench_only108.tfrecord, about 499 MB, or
-nasbench_full.tfrecord, about 1.95 GB; `gnnas download` fetches, checks and converts them)
+nasbench_full.tfrecord, about 1.95 GB; gnnas download fetches, checks and converts them)
 into a cache of numpy arrays, checking every record's CRC-32C checksums; a damaged record is
 reported with its byte offset. The cache is rebuilt when the file's size or
 modification time changes; converting a file whose cache is current only loads it.

@@ -24,8 +24,8 @@ The bytes go to NAME.part with a progress bar. An interrupted transfer resumes w
 ignores Range sends the whole file, and the transfer starts over. When the transfer is complete,
 the length and CRC-32C checksum of every record are checked, and only then is NAME.part renamed
 to NAME; a damaged file is reported with the byte offset of its first bad record and removed.
-Then the file is converted once (as `gnnas convert`), so that NASBench101(path) and
-`gnnas search --data PATH` load it in a fraction of a second. A file already at the final path
+Then the file is converted once (as gnnas convert), so that NASBench101(path) and
+gnnas search --data PATH load it in a fraction of a second. A file already at the final path
 is not downloaded again.
 
 examples:

@@ -25,9 +25,9 @@ _DESCRIPTION = """\
 gnnas: pretraining NAS controllers with locality-based self-supervised learning, on PyG.
 
 Each subcommand is a thin wrapper over the library (gnnas.space, gnnas.nasbench, gnnas.pretrain,
-gnnas.search, benchmarks/); `gnnas COMMAND --help` explains its options. Long-running commands
-take their settings from flags or `--config FILE.json` (flags win) and save them as
-`command.json` beside their results.
+gnnas.search, benchmarks/); gnnas COMMAND --help explains its options. Long-running commands
+take their settings from flags or --config FILE.json (flags win) and save them as
+command.json beside their results.
 """
 
 _EPILOG = """\

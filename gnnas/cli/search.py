@@ -33,6 +33,8 @@ from gnnas.cli.settings import (
     add_setting,
     check_output_dir,
     check_same_settings,
+    deprecated_flag,
+    deprecated_name,
     field_docs,
     field_parser,
     optional,
@@ -43,6 +45,7 @@ from gnnas.cli.settings import (
     setting_differences,
 )
 from gnnas.files import load_json, save_json
+from gnnas.flags import DEFAULT_PRETRAIN_LR, DEFAULT_THREADS
 
 NAME = "search"
 HELP = "run NAO, random search, regularized evolution or local search on a table under a query budget"
@@ -50,14 +53,15 @@ DESCRIPTION = """\
 Runs one search method, once per seed, on a NAS-Bench-101 table under a budget of queries (a
 query counts once per distinct table cell). The table is the NAS-Bench-101 sample bundled with
 gnnas (30,001 real cells, one-repeat validation accuracy) unless --data names the official
-nasbench_only108.tfrecord / nasbench_full.tfrecord (`gnnas download`; converted once) or a CSV
+nasbench_only108.tfrecord / nasbench_full.tfrecord (gnnas download; converted once) or a CSV
 table in the layout of nb101_subset_30k.csv. On a partial table a proposal outside it is
 replaced by the table cell at the smallest exact graph edit distance (--mapping auto/nearest);
 on the whole space nothing is mapped.
 
-NAO starts from a fresh controller (--controller fresh), from one pretrained with a loss preset
-(--controller MarginLoss: trained once with --pretrain-iterations and cached), or from a
-controller.pt written by `gnnas pretrain` (--controller results/pretrain/margin).
+NAO starts from a fresh controller (the default), from the controller pretrained with a loss
+preset (--loss MarginLoss: the one shipped with gnnas, or with --pretrain-iterations N one trained
+once and cached), or from a controller.pt written by gnnas pretrain (--controller
+results/pretrain/margin).
 
 Settings: defaults < --config FILE.json (a JSON object of settings, method settings under
 "options"; or an earlier run's command.json) < flags. Results in --out: seed<k>.json (the
@@ -68,18 +72,16 @@ never replaced silently: without --resume (same settings; only --seeds, --thread
 
 examples:
   gnnas search --method random --seeds 0 1 2 --budget 300
-  gnnas search --method evolution --data nasbench_only108.tfrecord --population-size 100 --sample-size 25
-  gnnas search --method nao --controller MarginLoss \\
-      --pretrain-iterations 300 --num-init 64 --outer-epochs 7 --inner-epochs 20 --num-candidates 32
+  gnnas search --method regularized_evolution --data nasbench_only108.tfrecord --population-size 100
+  gnnas search --method nao --loss MarginLoss --num-init 64 --outer-epochs 7 --inner-epochs 20
 """
 
-#: The methods by command-line name (the long names of :data:`gnnas.search.SEARCHES` work too).
-METHODS: dict[str, str] = {
-    "nao": "nao",
-    "random": "random",
-    "evolution": "regularized_evolution",
-    "local": "local_search",
-}
+#: Old command-line names of methods, accepted with a warning for one version: a method is named
+#: as its class names itself (:data:`gnnas.search.SEARCHES`).
+OLD_METHOD_NAMES: dict[str, str] = {"evolution": "regularized_evolution", "local": "local_search"}
+
+#: Old names of settings in a config file (and in the command.json of earlier runs).
+OLD_SETTING_NAMES: dict[str, str] = {"epochs": "nasbench_epochs"}
 
 #: Fields of the methods' settings that the command sets itself.
 _HIDDEN_FIELDS = frozenset({"controller_init"})
@@ -93,18 +95,27 @@ _RUN_FILE = re.compile(r"(seed\d+\.(json|ckpt)|summary\.json|command\.json)")
 def _method_classes() -> dict[str, type]:
     from gnnas.search import SEARCHES
 
-    return {short: SEARCHES[long] for short, long in METHODS.items()}
+    return dict(SEARCHES)
 
 
 def _method_name(text: str) -> str:
-    """Returns the short name of a method given by its short or long name."""
+    """Returns the name of a method (as its class names itself); an old name warns.
+
+    Raises:
+        CLIError: if ``text`` names no method.
+    """
     text = str(text)
-    if text in METHODS:
+    if text in OLD_METHOD_NAMES:
+        deprecated_name(f"method {text!r}", repr(OLD_METHOD_NAMES[text]))
+        return OLD_METHOD_NAMES[text]
+    if text in _method_classes():
         return text
-    for short, long in METHODS.items():
-        if text == long:
-            return short
-    raise CLIError(f"unknown method {text!r}; expected one of {sorted(METHODS)}")
+    raise CLIError(f"unknown method {text!r}; expected one of {list(_method_classes())}")
+
+
+def _method_flag(text: str) -> str:
+    """``--method``'s type: an old name becomes today's, with a warning (the choices check the rest)."""
+    return _method_name(text) if text in OLD_METHOD_NAMES else text
 
 
 def _method_fields() -> dict[str, dict[str, Any]]:
@@ -136,16 +147,17 @@ def _defaults() -> dict[str, Any]:
         "budget": 300,
         "mapping": "auto",
         "metric": "validation_accuracy",
-        "epochs": 108,
+        "nasbench_epochs": 108,
         "repeat": 0,
         "controller": "fresh",
+        "loss": None,
         "pretrain_iterations": None,
         "pretrain_seed": 0,
         "pretrain_optimizer": "sgd",
         "pretrain_lr": None,
         "output_dir": None,
         "checkpoint_every": 1,
-        "threads": None,
+        "threads": DEFAULT_THREADS,
         "options": {},
     }
 
@@ -160,16 +172,20 @@ def _repeat(text: str) -> int | str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options of ``gnnas search`` to ``parser``."""
+    from gnnas.pretrain import PRESET_NAMES
+    from gnnas.pretrain.config import OPTIMIZERS
+
     d = _defaults()
     main = parser.add_argument_group("search")
     add_setting(
         main,
         "--method",
         key="method",
-        choices=sorted(METHODS),
+        type=_method_flag,
+        choices=list(_method_classes()),
         default=d["method"],
-        help="the search method: nao, random (uniform over the table), evolution (regularized "
-        "evolution) or local (local search)",
+        help="the search method, named as its class names itself: nao, random (uniform over the "
+        "table), regularized_evolution or local_search",
     )
     add_setting(
         main,
@@ -230,8 +246,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         key="threads",
         type=int,
         metavar="N",
-        default="torch's default",
-        help="torch threads of this process (1 is often fastest on a busy machine)",
+        default=d["threads"],
+        help="torch threads of this process (one is fastest for gnnas's small networks)",
     )
     main.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -253,7 +269,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the metric maximised (a key of NASBench101.query, e.g. test_accuracy if the table has it)",
     )
     add_setting(
-        oracle, "--epochs", key="epochs", type=int, default=d["epochs"], help="epoch budget of the metric"
+        oracle,
+        "--nasbench-epochs",
+        key="nasbench_epochs",
+        type=int,
+        metavar="EPOCHS",
+        default=d["nasbench_epochs"],
+        help="training epochs of the NAS-Bench-101 metric: 4, 12, 36 or 108 (the tables hold 108 only "
+        "unless made from nasbench_full.tfrecord)",
     )
     add_setting(
         oracle,
@@ -267,12 +290,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     nao = parser.add_argument_group("NAO controller")
     add_setting(
         nao,
+        "--loss",
+        key="loss",
+        choices=list(PRESET_NAMES),
+        metavar="PRESET",
+        default="none, a fresh controller",
+        help="start NAO from the controller pretrained with this loss preset of the paper's Table 3, one "
+        f"of: {', '.join(PRESET_NAMES)}",
+    )
+    add_setting(
+        nao,
         "--controller",
         key="controller",
-        metavar="SOURCE",
+        metavar="PATH",
         default=d["controller"],
-        help="NAO's starting controller: 'fresh', a loss preset (e.g. MarginLoss, pretrained once and "
-        "cached) or a controller.pt file or `gnnas pretrain` output folder",
+        help="start NAO from a controller.pt file or a gnnas pretrain output folder instead; 'fresh': an "
+        "untrained controller",
     )
     add_setting(
         nao,
@@ -280,8 +313,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         key="pretrain_iterations",
         type=optional(int),
         metavar="N",
-        default="the paper's 2 epochs",
-        help="iterations of the cached pretraining of --controller PRESET",
+        default="none, the paper's 2 epochs: the shipped controller",
+        help="iterations of the pretraining of --loss, trained once and cached; 0: untrained (a fresh "
+        "controller)",
     )
     add_setting(
         nao,
@@ -289,16 +323,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         key="pretrain_seed",
         type=int,
         default=d["pretrain_seed"],
-        help="seed of the cached pretraining of --controller PRESET",
+        help="seed of the pretraining of --loss",
     )
     add_setting(
         nao,
         "--pretrain-optimizer",
         key="pretrain_optimizer",
-        metavar="NAME",
+        choices=list(OPTIMIZERS),
         default=d["pretrain_optimizer"],
-        help="optimizer of the cached pretraining of --controller PRESET: sgd (the paper's), adam or adamw; "
-        "a short pretraining learns far more with adam",
+        help="optimizer of the pretraining of --loss (sgd is the paper's; a short pretraining learns far "
+        "more with adam)",
     )
     add_setting(
         nao,
@@ -306,16 +340,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         key="pretrain_lr",
         type=float,
         metavar="LR",
-        default="PretrainConfig's, 1.0",
-        help="learning rate of the cached pretraining of --controller PRESET (0.001 suits adam)",
+        default="1.0 for sgd, the paper's; 0.001 for adam and adamw",
+        help="learning rate of the pretraining of --loss",
     )
+    deprecated_flag(parser, "--epochs", "--nasbench-epochs")
 
     groups: dict[tuple[str, ...], Any] = {}
     titles = {
         "nao": "NAO",
         "random": "random search",
-        "evolution": "regularized evolution",
-        "local": "local search",
+        "regularized_evolution": "regularized evolution",
+        "local_search": "local search",
     }
     for name, entry in _method_fields().items():
         methods = tuple(entry["methods"])
@@ -355,7 +390,7 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         if saved.is_file():  # resume with the run's own settings (flags still win)
             load_json(saved)  # checks its checksum
             args.config = os.fspath(saved)
-    settings = resolve_settings(args, _defaults())
+    settings = resolve_settings(args, _defaults(), aliases=OLD_SETTING_NAMES)
     options = settings["options"] or {}  # the config file's "options" (resolve_settings read the file)
     if not isinstance(options, dict):
         raise CLIError('the config file\'s "options" must be a JSON object of method settings')
@@ -365,8 +400,18 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     method = settings["method"]
     if settings["output_dir"] is None:
         settings["output_dir"] = os.path.join("results", "search", method)
+    from gnnas.pretrain import PRESET_NAMES
+
+    if settings["controller"] in PRESET_NAMES:  # the old way to name a preset
+        deprecated_name(f"--controller {settings['controller']}", f"--loss {settings['controller']}")
+        if settings["loss"] not in (None, settings["controller"]):
+            raise CLIError(f"--controller {settings['controller']} and --loss {settings['loss']} name two "
+                           "presets")
+        settings["loss"], settings["controller"] = settings["controller"], "fresh"
+    if settings["loss"] is not None and settings["controller"] != "fresh":
+        raise CLIError("--loss and --controller both name a starting controller; give one")
     if args.resume:  # first, so that a change of method is named as such
-        check_same_settings(settings["output_dir"], settings, ignore=_RESUMABLE)
+        check_same_settings(settings["output_dir"], settings, ignore=_RESUMABLE, translate=_old_record)
     fields = _method_fields()
     for name in options:
         if name not in fields:
@@ -390,9 +435,22 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     settings["seeds"] = seeds
     if settings["checkpoint_every"] < 1:
         raise CLIError(f"--checkpoint-every must be >= 1, got {settings['checkpoint_every']}")
-    if method != "nao" and settings["controller"] != "fresh":
-        raise CLIError(f"--controller applies to --method nao, not {method}")
+    if method != "nao" and (settings["controller"] != "fresh" or settings["loss"] is not None):
+        flag = "--loss" if settings["loss"] else "--controller"
+        raise CLIError(f"{flag} applies to --method nao, not {method}")
     return settings
+
+
+def _old_record(saved: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a command.json written by an earlier version, under today's names."""
+    from gnnas.pretrain import PRESET_NAMES
+
+    saved = {OLD_SETTING_NAMES.get(key, key): value for key, value in saved.items()}
+    saved["method"] = OLD_METHOD_NAMES.get(saved.get("method"), saved.get("method"))
+    saved.setdefault("loss", None)
+    if saved.get("controller") in PRESET_NAMES:
+        saved["loss"], saved["controller"] = saved["controller"], "fresh"
+    return saved
 
 
 def load_table(path: str | os.PathLike[str] | None, progress: bool = True) -> Any:
@@ -436,19 +494,22 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
     """
     from gnnas.pretrain import PRESET_NAMES
 
-    if source == "fresh":
-        return None, "fresh"
+    if source == "fresh" or (source in PRESET_NAMES and settings["pretrain_iterations"] == 0):
+        return None, "fresh"  # 0 pretraining iterations: an untrained controller
     if source in PRESET_NAMES:
         from gnnas.pretrain import PretrainConfig, pretrained_controller
 
-        extra = {} if settings["pretrain_lr"] is None else {"lr": settings["pretrain_lr"]}
+        optimizer = settings["pretrain_optimizer"]
+        lr = settings["pretrain_lr"]
+        if lr is None:
+            lr = DEFAULT_PRETRAIN_LR.get(optimizer, 1.0)
         config = PretrainConfig(
             loss=source,
             max_iterations=settings["pretrain_iterations"],
             seed=settings["pretrain_seed"],
-            optimizer=settings["pretrain_optimizer"],
+            optimizer=optimizer,
+            lr=lr,
             progress=progress,
-            **extra,
         )
         return pretrained_controller(config=config), f"pretrained:{source}"
     path = Path(source).expanduser()
@@ -456,8 +517,8 @@ def load_controller(source: str, settings: dict[str, Any], progress: bool = True
         path = path / "controller.pt"
     if not path.is_file():
         raise CLIError(
-            f"--controller {source!r} is neither 'fresh', a loss preset ({', '.join(PRESET_NAMES)}) "
-            "nor an existing controller.pt file or pretraining folder"
+            f"--controller {source!r} is neither 'fresh' nor an existing controller.pt file or gnnas "
+            f"pretrain folder (a loss preset, {', '.join(PRESET_NAMES)}, is given with --loss)"
         )
     from gnnas.nn import NAOController
 
@@ -486,7 +547,7 @@ def _make_oracle(table: Any, settings: dict[str, Any]) -> Any:
         budget=settings["budget"],
         mapping=mapping,
         metric=settings["metric"],
-        epochs=settings["epochs"],
+        epochs=settings["nasbench_epochs"],
         repeat=settings["repeat"],
     )
 
@@ -577,7 +638,8 @@ def run(args: argparse.Namespace) -> int:
     table = load_table(settings["data"], progress=progress)
     controller = None
     if method == "nao":
-        controller, label = load_controller(settings["controller"], settings, progress=progress)
+        controller, label = load_controller(settings["loss"] or settings["controller"], settings,
+                                            progress=progress)
         options["controller_init"] = label
     config = _make_config(cls, options, method)
     # every seed's file is checked before anything is written

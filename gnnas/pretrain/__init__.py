@@ -13,9 +13,9 @@ r"""Pretraining the NAO controller on the locality task (reconstruction + metric
 
 From the command line::
 
-    python -m gnnas.pretrain --loss MarginLoss --max-iterations 2000 --output-dir results/pretrain/run
-    torchrun --nproc_per_node=2 -m gnnas.pretrain --loss MarginLoss --output-dir results/pretrain/ddp
-    python -m gnnas.pretrain --output-dir results/pretrain/run --resume
+    python -m gnnas.pretrain --loss MarginLoss --iterations 2000 --out results/pretrain/run
+    torchrun --nproc_per_node=2 -m gnnas.pretrain --loss MarginLoss --out results/pretrain/ddp
+    python -m gnnas.pretrain --out results/pretrain/run --resume
 """
 
 from gnnas.pretrain.cache import cache_root, pretrained_controller

@@ -73,11 +73,11 @@ def test_bad_flags_exit_2_with_a_message(capsys, argv, message):
         (["pretrain", "--iterations", "0"], "max_iterations must be a positive integer"),
         (
             ["search", "--data", "x.csv", "--method", "nao", "--population-size", "3"],
-            "--population-size is a setting of evolution, not of --method nao",
+            "--population-size is a setting of regularized_evolution, not of --method nao",
         ),
         (
-            ["search", "--data", "x.csv", "--method", "random", "--controller", "MarginLoss"],
-            "--controller applies to --method nao, not random",
+            ["search", "--data", "x.csv", "--method", "random", "--loss", "MarginLoss"],
+            "--loss applies to --method nao, not random",
         ),
         (["search", "--seeds", "1", "1", "--data", "x.csv"], "--seeds has repeated values"),
         (["benchmark", "no_such_benchmark"], "no benchmark 'no_such_benchmark'"),

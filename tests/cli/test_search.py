@@ -53,7 +53,7 @@ def test_evolution_from_a_config_file_with_flags_winning(capsys, tmp_path, tiny_
     config.write_text(
         json.dumps(
             {
-                "method": "evolution",
+                "method": "regularized_evolution",
                 "budget": 12,
                 "seeds": [2],
                 "options": {"population_size": 6, "sample_size": 2, "max_stall": 50},
@@ -88,7 +88,7 @@ def test_local_search_on_the_whole_table_without_mapping(capsys, tmp_path, tiny_
         capsys,
         "search",
         "--method",
-        "local",
+        "local_search",
         "--data",
         tiny_tfrecord,
         "--budget",
@@ -165,8 +165,8 @@ def test_nao_with_a_controller_from_gnnas_pretrain(capsys, tmp_path, tiny_tfreco
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--controller", "nowhere"], "--controller 'nowhere' is neither 'fresh', a loss preset"),
-        (["--metric", "test_accuracy", "--epochs", "12"], "12"),
+        (["--controller", "nowhere"], "--controller 'nowhere' is neither 'fresh' nor an existing"),
+        (["--metric", "test_accuracy", "--nasbench-epochs", "12"], "12"),
         (["--budget", "0"], "budget must be a positive int"),
     ],
 )
@@ -227,7 +227,7 @@ def test_a_finished_run_is_never_destroyed(capsys, tmp_path, tiny_tfrecord):
     assert run_cli(capsys, *argv)[0] == 0
     before = files_of(out)
     # a rerun without --resume, even with other settings or other seeds, refuses and changes nothing
-    for extra in [[], ["--budget", "3"], ["--seeds", "5"], ["--method", "evolution"]]:
+    for extra in [[], ["--budget", "3"], ["--seeds", "5"], ["--method", "regularized_evolution"]]:
         one_line_error(*run_cli(capsys, *argv, *extra)[::2], "already holds a run", "--overwrite")
         assert files_of(out) == before
     one_line_error(*run_cli(capsys, *argv, "--resume", "--overwrite")[::2], "exclude each other")
@@ -247,7 +247,7 @@ def test_a_finished_run_is_never_destroyed(capsys, tmp_path, tiny_tfrecord):
 @pytest.mark.parametrize(
     "extra, named",
     [
-        (["--method", "evolution"], "method"),
+        (["--method", "regularized_evolution"], "method"),
         (["--budget", "7"], "budget"),
         (["--mapping", "none"], "mapping"),
         (["--repeat", "1"], "repeat"),
@@ -258,14 +258,15 @@ def test_a_finished_run_is_never_destroyed(capsys, tmp_path, tiny_tfrecord):
 )
 def test_resume_refuses_every_other_setting(capsys, tmp_path, tiny_tfrecord, extra, named):
     out = tmp_path / "run"
-    argv = ["search", "--method", "evolution", "--population-size", "5", "--sample-size", "2", "--budget",
+    argv = ["search", "--method", "regularized_evolution", "--population-size", "5", "--sample-size", "2",
+            "--budget",
             "6", "--data", tiny_tfrecord, "--out", out, *QUIET]
     assert run_cli(capsys, *argv)[0] == 0
     if extra[:2] == ["--data", "other"]:
         other = tmp_path / "other.tfrecord"
         other.write_bytes(tiny_tfrecord.read_bytes())
         extra = ["--data", other]
-    if extra[:2] == ["--method", "evolution"]:
+    if extra[:2] == ["--method", "regularized_evolution"]:
         extra, named = ["--method", "random"], "method"
         argv = [a for a in argv if a not in ("--population-size", "5", "--sample-size", "2")]
     before = files_of(out)
@@ -275,12 +276,13 @@ def test_resume_refuses_every_other_setting(capsys, tmp_path, tiny_tfrecord, ext
     # the settings of the run itself (read from its command.json) resume without a word
     code, text, err = run_cli(capsys, "search", "--out", out, "--resume", *QUIET)
     assert code == 0, err
-    assert "evolution on 60 cells" in text and "budget 6" in text
+    assert "regularized_evolution on 60 cells" in text and "budget 6" in text
 
 
 def test_resume_checks_each_seed_file(capsys, tmp_path, tiny_tfrecord):
     out = tmp_path / "run"
-    argv = ["search", "--method", "evolution", "--population-size", "5", "--sample-size", "2", "--budget",
+    argv = ["search", "--method", "regularized_evolution", "--population-size", "5", "--sample-size", "2",
+            "--budget",
             "10", "--data", tiny_tfrecord, "--out", out, *QUIET]
     assert run_cli(capsys, *argv, "--seeds", "0", "1")[0] == 0
     # a seed run with other settings (its command.json gone) is refused, naming the setting
@@ -345,7 +347,7 @@ def test_rerun_from_command_json(capsys, tmp_path, tiny_tfrecord):
         capsys,
         "search",
         "--method",
-        "evolution",
+        "regularized_evolution",
         "--data",
         tiny_tfrecord,
         "--budget",
@@ -378,7 +380,7 @@ def test_nao_with_a_cached_preset_controller(capsys, tmp_path, tiny_tfrecord, sp
         "nao",
         "--data",
         tiny_tfrecord,
-        "--controller",
+        "--loss",
         "NoMetricLoss",
         "--pretrain-iterations",
         "1",

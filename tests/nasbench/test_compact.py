@@ -163,7 +163,7 @@ def test_build_script_on_a_small_csv(tmp_path, capsys):
         num_repeats=source.num_repeats[rows], metrics=source.metrics[rows], available=source.available)
     write_csv(small, tmp_path / "small.csv")
     out = tmp_path / "small.npz"
-    argv = ["--csv", str(tmp_path / "small.csv"), "--out", str(out), "--results", str(tmp_path / "r"),
+    argv = ["--data", str(tmp_path / "small.csv"), "--bundle", str(out), "--out", str(tmp_path / "r"),
             "--repeats", "2"]
     results = script.main(argv)
     assert results["equal"] and results["csv_written_back_identical"] and results["num_cells"] == 300
