@@ -561,6 +561,9 @@ def set_threads(threads: int | None) -> None:
     """Sets the number of torch threads of this process; :obj:`None` leaves torch's default
     (every command passes :data:`DEFAULT_THREADS` unless ``--threads`` says otherwise).
 
+    Args:
+        threads (int, optional): the number of threads.
+
     Raises:
         CLIError: if ``threads`` is not a positive integer.
     """

@@ -96,7 +96,11 @@ def _defaults() -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds the options of ``gnnas pretrain`` (and ``python -m gnnas.pretrain``) to ``parser``."""
+    """Adds the options of ``gnnas pretrain`` (and ``python -m gnnas.pretrain``) to ``parser``.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser of the command.
+    """
     from gnnas.pretrain import PRESET_NAMES
     from gnnas.pretrain.config import OPTIMIZERS
 
@@ -387,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Merges defaults, the config file and the flags into this command's settings.
 
+    Args:
+        args (argparse.Namespace): what :func:`build_parser`'s parser parsed.
+
     Returns:
         dict: the fields of :class:`~gnnas.pretrain.PretrainConfig` plus ``output_dir`` and
         ``num_anchors``.
@@ -408,7 +415,19 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the pretraining and prints its summary; returns the exit status."""
+    """Runs the pretraining and prints its summary.
+
+    Args:
+        args (argparse.Namespace): what :func:`build_parser`'s parser parsed.
+
+    Returns:
+        int: the exit status, 0.
+
+    Raises:
+        CLIError: on a bad setting, or an output folder that holds another run (without
+            ``--resume`` or ``--overwrite``) or one with other settings (with ``--resume``).
+        ValueError: on settings out of range, or a damaged checkpoint (naming it).
+    """
     from gnnas.pretrain import PretrainConfig, pretrain
     from gnnas.pretrain.checkpoint import CHECKPOINT_NAME, RUN_FILES, check_resumable, load_checkpoint
 
