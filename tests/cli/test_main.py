@@ -129,7 +129,7 @@ def test_missing_files_exit_2_with_a_message(capsys, tmp_path, argv, message):
          "encoder must be a torch.nn.Module"),
         (["search", "--method", "nao", "--controller-kwargs", "[1]"], "controller_kwargs must be a dict"),
         (["search", "--method", "nao", "--max-step-size", "1000000000"], "max_step_size must be at most"),
-        (["search", "--method", "evolution", "--num-edits", "30", "--max-edits", "1000000000"],
+        (["search", "--method", "regularized_evolution", "--num-edits", "30", "--max-edits", "1000000000"],
          "max_edits must be at most 25"),
         (["search", "--seeds", str(10**21)], "--seeds must be integers in [0, 2**63)"),
         (["search", "--config", "{tmp}"], "is a folder, not a JSON file"),
