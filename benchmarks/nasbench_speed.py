@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gnnas.flags import deprecated_flag
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -86,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="records in the generated file (1270872 = nasbench_only108.tfrecord)")
     parser.add_argument("--layout", choices=("only108", "full"), default="only108",
                         help="the record layout of the official file imitated (default: only108)")
-    parser.add_argument("--workers", type=str, default="1,2",
-                        help="comma-separated worker counts to time")
+    parser.add_argument("--worker-counts", type=int, nargs="+", default=[1, 2],
+                        help="numbers of worker processes whose conversion is timed (default: 1 2)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timing repeats (best conversion, median load)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated records (default: 0)")
@@ -96,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", action="store_true", help="keep the generated file and cache")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "nasbench_speed",
                         help="output folder (default: results/nasbench_speed)")
+    deprecated_flag(parser, "--workers", "--worker-counts", dest="worker_counts", metavar="N,N",
+                    type=lambda text: [int(w) for w in text.split(",") if w.strip()])
     return parser
 
 
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {records:,} records, {size / 1e6:.1f} MB, written in {seconds:.1f} s")
 
         conversions = []
-        for workers in [int(w) for w in args.workers.split(",") if w.strip()]:
+        for workers in args.worker_counts:
             times, cpu_times = [], []
             for _ in range(args.repeats):
                 cpu_start = cpu_seconds()

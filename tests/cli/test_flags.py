@@ -134,6 +134,13 @@ def test_threads_are_one_count_with_one_default():
         assert f"(default: {DEFAULT_THREADS})" in action.help, (prog, action.help)
 
 
+def test_workers_are_one_count():
+    found = [(prog, action) for prog, option, action in visible_flags() if option == "--workers"]
+    assert len(found) >= 2
+    for prog, action in found:
+        assert action.nargs is None and action.type is int, prog
+
+
 def test_one_meaning_per_flag():
     """Flags whose meaning flipped between commands now have one meaning (or distinct names)."""
     from gnnas.pretrain.config import OPTIMIZERS
