@@ -13,10 +13,10 @@ NAO runs with the paper's settings: 128 initial cells, then outer epochs of 100 
 training (SGD lr 0.1, batch 64, lambda 0.5), 128 seeds, step sizes up to 100 and 128 new cells,
 for 7 outer epochs: the budget of 1,024 when each finds its 128 new cells. An outer epoch that
 finds fewer (its decoder maps the moved seeds back onto cells queried before, even at step size
-100) leaves the run below the budget, and its times to a top cell are censored at its own number
-of queries. --outer-epochs 50 gives the paper's 50 outer epochs, run until the budget is spent;
-NAO then stalls for most of them at 15 times the cost (one run: 790 queries after 50 outer
-epochs, 881 CPU seconds).
+100) leaves the run below the budget; if it found no top cell, its time to one is censored at
+the budget, as for every run that found none. --outer-epochs 50 gives the paper's 50 outer
+epochs, run until the budget is spent; NAO then stalls for most of them at 15 times the cost
+(one run: 790 queries after 50 outer epochs, 881 CPU seconds).
 
 commands:
   python benchmarks/search.py --quick        # minutes: 2 seeds, 96 queries, short NAO
@@ -480,8 +480,11 @@ def run_all(settings: dict[str, Any], data: Path | None, out: Path, workers: int
 # ---------------------------------------------------------------------------------------- statistics
 def censored(runs: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
     """Queries until ``key`` (``queries_to_top`` or ``queries_to_table_best``), censored at the
-    run's number of queries when it never happened."""
-    times = np.array([r[key] if r[key] is not None else r["num_queries"] for r in runs], dtype=float)
+    budget when it never happened: a run that stopped below the budget (NAO whose outer epochs
+    found fewer new cells) had the whole budget and did not find one (a run without ``budget``,
+    at its own number of queries)."""
+    times = np.array([r[key] if r[key] is not None else r.get("budget", r["num_queries"]) for r in runs],
+                     dtype=float)
     return times, np.array([r[key] is not None for r in runs])
 
 
@@ -633,7 +636,8 @@ def merge(settings: dict[str, Any], data: Path | None, out: Path, report_path: P
     controllers = {preset_of(row): {"pretraining": pretraining(preset_of(row), settings),
                                     "fingerprint": row_runs[0]["identity"]["controller"]}
                    for row, row_runs in runs.items() if preset_of(row) is not None}
-    per_row = {row: [dict(seed=r["seed"], **r["summary"], wall_seconds=r["wall_seconds"],
+    per_row = {row: [dict(seed=r["seed"], **r["summary"], budget=settings["budget"],
+                          wall_seconds=r["wall_seconds"],
                           cpu_seconds=r["cpu_seconds"], gnnas_commit=r["gnnas_commit"],
                           nao_epochs=r["nao_epochs"], queries=r["queries"]) for r in row_runs]
                for row, row_runs in runs.items()}

@@ -242,6 +242,25 @@ def test_summary_and_statistics_by_hand(script):
     assert statistics["at"]["256"]["best_accuracy"]["mean"] == pytest.approx((0.94 + 0.93 + 0.945) / 3)
 
 
+def test_a_run_that_stopped_early_is_censored_at_the_budget(script):
+    """A NAO run that ended below the budget without a top cell had the whole budget: its time is
+    censored at the budget, not at its own number of queries (where it would leave the log-rank
+    risk set before the other row's events and count for nothing)."""
+    stalled = [{"queries_to_top": None, "queries_to_table_best": None, "num_queries": 130, "budget": 1024,
+                "at": {}} for _ in range(5)]
+    finding = [{"queries_to_top": t, "queries_to_table_best": None, "num_queries": 1024, "budget": 1024,
+                "at": {}} for t in (300, 310, 320, 330, 340)]
+    times, found = script.censored(stalled, "queries_to_top")
+    assert times.tolist() == [1024.0] * 5 and not found.any()
+    from gnnas.analysis.statistics import logrank_test
+
+    statistic, p = logrank_test(*script.censored(finding, "queries_to_top"),
+                                *script.censored(stalled, "queries_to_top"))
+    assert statistic > 0 and p < 0.01
+    tests = script.row_tests({"nao:AngularLoss": finding, "nao:fresh": stalled}, [])
+    assert tests[0]["reference"] == "nao:fresh" and tests[0]["row_better"] and tests[0]["p"] < 0.01
+
+
 def test_bad_settings(script):
     parser = script.build_parser()
     with pytest.raises(SystemExit, match="unknown row"):
