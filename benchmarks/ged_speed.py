@@ -176,4 +176,6 @@ def _plot(results: dict[str, Any], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from gnnas.cli.main import run_script  # one-line errors, as `gnnas benchmark`
+
+    raise SystemExit(run_script(main))

@@ -212,4 +212,6 @@ def plot(results: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from gnnas.cli.main import run_script  # one-line errors, as `gnnas benchmark`
+
+    raise SystemExit(run_script(main))

@@ -145,4 +145,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from gnnas.cli.main import run_script  # one-line errors, as `gnnas benchmark`
+
+    raise SystemExit(run_script(main))

@@ -12,14 +12,14 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gnnas.cli import benchmark, cells, convert, download, pretrain, search
 from gnnas.cli import enumerate as enumerate_command  # the module, not the builtin
 from gnnas.cli.settings import CLIError
 
-__all__ = ["main", "build_parser", "USER_ERRORS"]
+__all__ = ["main", "run_script", "build_parser", "USER_ERRORS"]
 
 _DESCRIPTION = """\
 gnnas: pretraining NAS controllers with locality-based self-supervised learning, on PyG.
@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _error(message: str) -> int:
-    print(f"gnnas: error: {message}", file=sys.stderr, flush=True)
+def _error(message: str, prog: str = "gnnas") -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
     return 2
 
 
@@ -111,9 +111,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         int: the exit status: 0 on success, 2 on a user mistake, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    with warnings.catch_warnings():  # restores the caller's warning display afterwards
-        warnings.showwarning = _show_warning
-        return _main(argv)
+    return _guarded(lambda: _main(argv), "gnnas")
+
+
+def run_script(function: Callable[[], Any], prog: str | None = None) -> int:
+    """Runs a script's ``main()`` with the error handling of the ``gnnas`` command.
+
+    The scripts of ``benchmarks/`` end with ``sys.exit(run_script(main))``, so that
+    ``python benchmarks/NAME.py`` reports a user's mistake (a bad flag value, a damaged file, a
+    table with a bad row) as ``gnnas benchmark NAME`` does: one line on standard error, no
+    traceback (unless ``GNNAS_DEBUG=1``), and a non-zero exit status.
+
+    Args:
+        function (Callable[[], Any]): the script's ``main``, called without arguments (it parses
+            ``sys.argv``); an :obj:`int` it returns is the exit status.
+        prog (str, optional): the name that starts each message. (default: :obj:`None`, the
+            script's file name)
+
+    Returns:
+        int: the exit status: 0 on success, 2 on a user mistake, 130 when interrupted.
+    """
+    return _guarded(function, prog or os.path.basename(sys.argv[0]) or "gnnas")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -122,33 +140,39 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"gnnas: warning: {message}", file=sys.stderr if file is None else file, flush=True)
 
 
-def _main(argv: list[str]) -> int:
+def _guarded(function: Callable[[], Any], prog: str) -> int:
+    """Calls ``function()``; a user's mistake or an interruption becomes one line and an exit status."""
     from gnnas.space import CellNotFoundError
 
-    try:
-        for command in (benchmark.Locality, benchmark.Benchmark):
-            if argv and argv[0] == command.NAME:  # argparse would eat the benchmark's own flags
-                return command.run_argv(argv[1:])
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        args.argv = argv  # recorded in command.json
-        if args.command is None:
-            parser.print_help()
-            return 0
-        return int(args.run(args) or 0)
-    except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message already printed)
-        code = stop.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        return _error(str(code))
-    except KeyboardInterrupt:
-        print(
-            "gnnas: interrupted (pretrain and search continue from their checkpoint with --resume)",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 130
-    except (*USER_ERRORS, CellNotFoundError, CLIError) as error:
-        if os.environ.get("GNNAS_DEBUG"):
-            raise
-        return _error(_message(error))
+    with warnings.catch_warnings():  # restores the caller's warning display afterwards
+        warnings.showwarning = _show_warning
+        try:
+            status = function()
+            return status if isinstance(status, int) else 0
+        except SystemExit as stop:  # argparse: --help (0) or a bad flag (2, message already printed)
+            code = stop.code
+            if code is None or isinstance(code, int):
+                return code or 0
+            return _error(str(code), prog)
+        except KeyboardInterrupt:
+            hint = " (pretrain and search continue from their checkpoint with --resume)"
+            hint = hint if prog == "gnnas" else ""
+            print(f"{prog}: interrupted{hint}", file=sys.stderr, flush=True)
+            return 130
+        except (*USER_ERRORS, CellNotFoundError, CLIError) as error:
+            if os.environ.get("GNNAS_DEBUG"):
+                raise
+            return _error(_message(error), prog)
+
+
+def _main(argv: list[str]) -> int:
+    for command in (benchmark.Locality, benchmark.Benchmark):
+        if argv and argv[0] == command.NAME:  # argparse would eat the benchmark's own flags
+            return command.run_argv(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv  # recorded in command.json
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return int(args.run(args) or 0)

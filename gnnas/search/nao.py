@@ -45,6 +45,7 @@ and read its predictor (``benchmarks/predictor.py`` does this).
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,8 +135,11 @@ class NAOConfig:
             raise ValueError(f"trade_off must be in [0, 1], got {self.trade_off}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if self.lr <= 0 or self.grad_clip <= 0 or self.momentum < 0:
-            raise ValueError("lr and grad_clip must be > 0 and momentum >= 0")
+        for name, zero_ok in (("lr", False), ("grad_clip", False), ("momentum", True)):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):  # NaN fails too
+                bound = ">=" if zero_ok else ">"
+                raise ValueError(f"{name} must be a finite number {bound} 0, got {value!r}")
         if not isinstance(self.controller_kwargs, dict):
             raise ValueError(f"controller_kwargs must be a dict, got {self.controller_kwargs!r}")
         from gnnas.nn.controller import check_controller_arguments

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -178,6 +179,53 @@ def test_python_dash_m_gnnas_reports_errors_without_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("gnnas: error: no such file")
     assert "Traceback" not in done.stderr
+
+
+def test_run_script_reports_a_scripts_errors_in_one_line(capsys):
+    from gnnas.cli.main import run_script
+    from gnnas.files import DamagedFileError
+
+    def damaged():
+        raise DamagedFileError("run/checkpoint.pt", "the content does not match its checksum")
+
+    def bad_flag():
+        raise SystemExit("--rows must not repeat a value")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    assert run_script(damaged, "search.py") == 2
+    err = capsys.readouterr().err
+    assert err == "search.py: error: run/checkpoint.pt: the content does not match its checksum\n"
+    assert run_script(bad_flag, "search.py") == 2
+    assert capsys.readouterr().err == "search.py: error: --rows must not repeat a value\n"
+    assert run_script(interrupted, "search.py") == 130
+    assert capsys.readouterr().err == "search.py: interrupted\n"
+    assert run_script(lambda: None) == 0 and run_script(lambda: 3) == 3
+
+
+@pytest.mark.parametrize("script, argv, message", [
+    ("search.py", ["--rows", "regularized_evolution", "--population-size", "3", "--sample-size", "5"],
+     "sample_size (5) must be <= population_size (3)"),
+    ("search.py", ["--rows", "random", "--data", "{tmp}"], "Is a directory"),
+    ("search.py", ["--rows", "random", "--top-fraction", "nan"], "fraction must be in (0, 1], got nan"),
+    ("locality.py", ["--quick", "--checkpoint", "{tmp}/random.pt", "--loss", "MarginLoss"],
+     "random.pt: no checksum file"),
+])
+def test_benchmark_scripts_report_errors_without_traceback(tmp_path, script, argv, message):
+    """``python benchmarks/NAME.py`` reports a mistake as ``gnnas benchmark NAME`` does: one line."""
+    import os
+
+    (tmp_path / "random.pt").write_bytes(os.urandom(3000))
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    done = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *argv, "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{script}: error: ") and message in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def test_console_script_entry_point():

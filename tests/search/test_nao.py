@@ -118,6 +118,9 @@ def test_pretrained_controller_is_copied_not_changed(table):
 @pytest.mark.parametrize("kwargs, message", [
     ({"num_init": 0}, "num_init"), ({"inner_epochs": -1}, "inner_epochs"), ({"trade_off": 1.5}, "trade_off"),
     ({"lr": 0.0}, "lr"), ({"optimizer": "rmsprop"}, "optimizer"),
+    ({"lr": float("nan")}, "lr must be a finite number > 0, got nan"), ({"lr": float("inf")}, "lr must"),
+    ({"momentum": float("nan")}, "momentum must be a finite number >= 0"), ({"momentum": -0.5}, "momentum"),
+    ({"grad_clip": float("nan")}, "grad_clip must be a finite number > 0"),
     ({"max_step_size": 10**9}, "max_step_size must be at most 1,000"),
     ({"controller_kwargs": {"bogus": 1}}, "unexpected keyword argument 'bogus'"),
     ({"controller_kwargs": {"encoder_kwargs": {"hidden_channels": 10**7}}}, "hidden_channels must be"),
