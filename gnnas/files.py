@@ -183,14 +183,15 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         old = _current_digest(path)
-        if old is not None and old != new:
+        old_line = f"{old}  {path.name}\n" if old is not None and old != new else None
+        if old_line is not None:
             # first list both digests: a kill between the two renames then leaves a valid pair
-            _replace_with(checksum_path(path), (line + f"{old}  {path.name}\n").encode("ascii"), sync=False)
+            _replace_with(checksum_path(path), (line + old_line).encode("ascii"), sync=False)
         try:
             _replace_with(path, data)
         except OSError:
-            if old is not None and old != new:  # the previous pair as it was
-                _replace_with(checksum_path(path), f"{old}  {path.name}\n".encode("ascii"), sync=False)
+            if old_line is not None:  # the previous pair as it was
+                _replace_with(checksum_path(path), old_line.encode("ascii"), sync=False)
             raise
         _replace_with(checksum_path(path), line.encode("ascii"), sync=False)
     except OSError as error:

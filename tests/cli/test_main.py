@@ -214,7 +214,6 @@ def test_benchmark_scripts_report_errors_without_traceback(tmp_path, script, arg
     """``python benchmarks/NAME.py`` reports a mistake as ``gnnas benchmark NAME`` does: one line."""
     import os
 
-    (tmp_path / "random.pt").write_bytes(os.urandom(3000))
     argv = [a.format(tmp=tmp_path) for a in argv]
     done = subprocess.run(
         [sys.executable, f"benchmarks/{script}", *argv, "--out", str(tmp_path / "out")],
