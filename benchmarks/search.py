@@ -397,7 +397,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     search = make_search(row, oracle, seed, settings, controller, checkpoint)
     resumed = checkpoint.exists()
     wall, cpu = time.perf_counter(), time.process_time()
-    result = search.run(checkpoint=checkpoint, checkpoint_every=1 if row.startswith("nao") else 100)
+    result = search.run(checkpoint=checkpoint)  # every outer epoch of NAO, every 100 steps else
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     run = {"identity": identity, "row": row, "seed": seed,
            "summary": summarize(result, description, settings["at"]), "wall_seconds": wall,

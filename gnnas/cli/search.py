@@ -156,7 +156,7 @@ def _defaults() -> dict[str, Any]:
         "pretrain_optimizer": "sgd",
         "pretrain_lr": None,
         "output_dir": None,
-        "checkpoint_every": 1,
+        "checkpoint_every": None,
         "threads": DEFAULT_THREADS,
         "options": {},
     }
@@ -238,7 +238,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STEPS",
         default=d["checkpoint_every"],
         help="steps between checkpoints (a step is one query for random "
-        "search, one child for evolution, one neighbourhood for local search, one outer epoch for NAO)",
+        "search, one child for evolution, one neighbourhood for local search, one outer epoch for NAO); "
+        "none: 1 for nao, 100 for the others",
     )
     add_setting(
         main,
@@ -433,8 +434,11 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     if len(set(seeds)) != len(seeds):
         raise CLIError(f"--seeds has repeated values: {seeds}")
     settings["seeds"] = seeds
-    if settings["checkpoint_every"] < 1:
-        raise CLIError(f"--checkpoint-every must be >= 1, got {settings['checkpoint_every']}")
+    every = settings["checkpoint_every"]
+    if every is None:  # the method's own: a checkpoint per outer epoch of NAO, per 100 steps else
+        settings["checkpoint_every"] = every = _method_classes()[method].checkpoint_every
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise CLIError(f"--checkpoint-every must be an integer >= 1, got {reprlib.repr(every)}")
     if method != "nao" and (settings["controller"] != "fresh" or settings["loss"] is not None):
         flag = "--loss" if settings["loss"] else "--controller"
         raise CLIError(f"{flag} applies to --method nao, not {method}")
@@ -599,13 +603,8 @@ def _run_seed(search: Any, seed: int, settings: dict[str, Any], folder: Path, pr
         total=total, desc=f"{settings['method']} seed {seed}", unit="query", disable=not progress, leave=False
     ) as bar:
         bar.update(oracle.num_queries)
-        while True:
-            result = search.run(
-                checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"], max_steps=1
-            )
-            bar.update(oracle.num_queries - bar.n)
-            if result.stop_reason != "max_steps":
-                break
+        result = search.run(checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"],
+                             callback=lambda s: bar.update(s.oracle.num_queries - bar.n))
     result.save(result_path)
     remove(checkpoint)
     return result

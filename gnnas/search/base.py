@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,6 +78,10 @@ class Search(ABC):
     name: ClassVar[str] = "search"
     #: The settings dataclass of the method.
     Config: ClassVar[type] = object
+    #: Steps between checkpoints when :meth:`run` is not told: a step of most methods is a query or
+    #: a few, cheap to redo, while a checkpoint holds every query so far (NAO, whose step is an
+    #: outer epoch, sets 1).
+    checkpoint_every: ClassVar[int] = 100
 
     def __init__(self, oracle: Oracle, config: Any = None, *, seed: int = 0) -> None:
         if not isinstance(oracle, Oracle):
@@ -123,16 +128,20 @@ class Search(ABC):
         """
 
     # ------------------------------------------------------------------ running
-    def run(self, *, checkpoint: str | Path | None = None, checkpoint_every: int = 1,
-            max_steps: int | None = None) -> SearchResult:
+    def run(self, *, checkpoint: str | Path | None = None, checkpoint_every: int | None = None,
+            max_steps: int | None = None, callback: Callable[[Search], None] | None = None) -> SearchResult:
         """Steps until the budget is spent, the method finishes, or ``max_steps`` steps are done.
 
         Args:
             checkpoint (str or Path, optional): file to write a checkpoint to (atomically), every
                 ``checkpoint_every`` steps and when the run stops. (default: :obj:`None`)
-            checkpoint_every (int, optional): steps between checkpoints. (default: :obj:`1`)
+            checkpoint_every (int, optional): steps between checkpoints; :obj:`None` is the
+                method's :attr:`checkpoint_every`. A checkpoint holds every query so far, so writing
+                one after every cheap step would make a long run quadratic. (default: :obj:`None`)
             max_steps (int, optional): stop after this many steps of this call (the run can go on
                 with another :meth:`run` or from the checkpoint). (default: :obj:`None`)
+            callback (callable, optional): called with the search after every step, e.g. to show
+                progress (``search.oracle.num_queries``). (default: :obj:`None`)
 
         Returns:
             SearchResult: the run so far.
@@ -141,11 +150,17 @@ class Search(ABC):
             ValueError: if ``checkpoint_every`` is below 1.
             gnnas.files.WriteError: if the checkpoint cannot be written.
         """
-        if checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        if checkpoint_every is None:
+            checkpoint_every = self.checkpoint_every
+        every = checkpoint_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"checkpoint_every must be an int >= 1, got {checkpoint_every!r}")
         done = 0
+        saved_at = self.steps  # the steps of the last checkpoint (or of the start)
         while self.stop_reason is None:
             if max_steps is not None and done >= max_steps:
+                if checkpoint is not None and self.steps != saved_at:
+                    self.save_checkpoint(checkpoint)
                 return self.result(stop_reason="max_steps")
             if self.oracle.exhausted:
                 self.stop_reason = "table" if self.oracle.num_queries >= len(self.oracle) else "budget"
@@ -157,8 +172,11 @@ class Search(ABC):
                 self.stop_reason = "budget"
             self.steps += 1
             done += 1
-            if checkpoint is not None and (self.steps % checkpoint_every == 0 or self.stop_reason):
+            if checkpoint is not None and self.steps % checkpoint_every == 0 and not self.stop_reason:
                 self.save_checkpoint(checkpoint)
+                saved_at = self.steps
+            if callback is not None:
+                callback(self)
         if checkpoint is not None:
             self.save_checkpoint(checkpoint)
         return self.result()
@@ -177,7 +195,7 @@ class Search(ABC):
         return SearchResult(
             method=self.name, seed=self.seed, config=self.config_dict(), oracle=oracle.config(),
             records=list(oracle.records), table_best=oracle.table_best,
-            ranks=[oracle.rank(r.accuracy) for r in oracle.records],
+            ranks=oracle.ranks([r.accuracy for r in oracle.records]),
             stop_reason=stop_reason or self.stop_reason or "running", extra=dict(self.extra))
 
     def config_dict(self) -> dict[str, Any]:

@@ -264,6 +264,7 @@ class NAOSearch(Search):
     """
 
     name = "nao"
+    checkpoint_every = 1  # a step is an outer epoch: seconds to minutes of work
     Config = NAOConfig
 
     def __init__(self, oracle: Oracle, config: NAOConfig | None = None, *, seed: int = 0,

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import math
 import weakref
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -250,6 +251,18 @@ class Oracle:
             int: the rank, from 1 to the table's size plus one.
         """
         return 1 + int(np.searchsorted(-self._sorted_desc, -accuracy, side="left"))
+
+    def ranks(self, accuracies: Sequence[float] | np.ndarray) -> list[int]:
+        """Returns :meth:`rank` of each metric value, in one vectorized pass.
+
+        Args:
+            accuracies (Sequence[float] or numpy.ndarray): metric values.
+
+        Returns:
+            list[int]: their ranks, in order.
+        """
+        values = np.asarray(accuracies, dtype=np.float64).reshape(-1)
+        return (1 + np.searchsorted(-self._sorted_desc, -values, side="left")).tolist()
 
     def top_threshold(self, fraction: float) -> float:
         r"""Returns the metric a cell needs to be in the table's top ``fraction``.

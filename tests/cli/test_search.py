@@ -426,3 +426,27 @@ def test_search_defaults_to_the_bundled_table(capsys, tmp_path):
     result = SearchResult.load(out / "seed0.json")
     assert result.num_queries == 5 and result.oracle["mapping"] == "nearest"  # a partial table
     assert json.loads((out / "summary.json").read_text())["data"] == "bundled"
+
+
+def test_checkpoint_interval_is_the_methods_and_recorded(capsys, tiny_tfrecord, tmp_path):
+    """By default a checkpoint every 100 steps (every outer epoch of NAO); command.json records the
+    interval used, and a bad one is a one-line error."""
+
+    from gnnas.cli.main import build_parser
+    from gnnas.cli.search import settings_from_args
+
+    out = tmp_path / "run"
+    argv = ["search", "--data", tiny_tfrecord, "--method", "random", "--budget", "5", "--out", out, *QUIET]
+    assert run_cli(capsys, *argv)[0] == 0
+    assert json.loads((out / "command.json").read_text())["settings"]["checkpoint_every"] == 100
+    parser = build_parser()
+    for method, every in (("nao", 1), ("regularized_evolution", 100), ("local_search", 100)):
+        args = parser.parse_args(["search", "--method", method, "--out", str(tmp_path / method)])
+        assert settings_from_args(args)["checkpoint_every"] == every
+    args = parser.parse_args(["search", "--checkpoint-every", "7", "--out", str(tmp_path / "x")])
+    assert settings_from_args(args)["checkpoint_every"] == 7
+    for bad in ("0", "-3"):
+        code, _, err = run_cli(capsys, *argv[:-len(QUIET) - 2], "--out", tmp_path / "bad",
+                               "--checkpoint-every", bad, *QUIET)
+        assert code == 2 and err.strip().count("\n") == 0
+        assert "--checkpoint-every must be an integer >= 1" in err

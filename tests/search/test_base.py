@@ -66,6 +66,53 @@ def test_resume_gives_the_uninterrupted_trajectory(name, table, tmp_path):
     assert again.stop_reason == "budget" and again.run().records == full.records
 
 
+def test_checkpoints_every_method_interval_and_at_the_end(table, tmp_path, monkeypatch):
+    """A checkpoint holds every query so far: one per cheap step would make a long run quadratic."""
+    from gnnas.search import NAOSearch, Search
+
+    assert Search.checkpoint_every == 100 and NAOSearch.checkpoint_every == 1
+    saved = []
+    monkeypatch.setattr(Search, "save_checkpoint", lambda self, path: saved.append(self.steps))
+    path = tmp_path / "run.ckpt"
+    calls = []
+    result = RandomSearch(Oracle(table, budget=250)).run(checkpoint=path, callback=lambda s: calls.append(
+        s.oracle.num_queries))
+    assert result.num_queries == 250 and saved == [100, 200, 250]  # every 100 steps, then the end
+    assert calls == list(range(1, 251))  # the callback sees every step
+    saved.clear()
+    RandomSearch(Oracle(table, budget=25)).run(checkpoint=path, checkpoint_every=10)
+    assert saved == [10, 20, 25]
+    saved.clear()  # stopping at max_steps leaves a checkpoint of where it stopped
+    search = RandomSearch(Oracle(table, budget=25))
+    search.run(checkpoint=path, max_steps=7)
+    assert saved == [7]
+    search.run(checkpoint=path, max_steps=0)
+    assert saved == [7]  # nothing new to save
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="checkpoint_every"):
+            RandomSearch(Oracle(table, budget=5)).run(checkpoint=path, checkpoint_every=bad)
+
+
+def test_resume_between_checkpoints_gives_the_uninterrupted_trajectory(table, tmp_path):
+    """A run killed between two checkpoints redoes the steps since the last one, exactly."""
+    full = make("regularized_evolution", Oracle(table, budget=45, mapping="nearest"), seed=2).run()
+    path = tmp_path / "run.ckpt"
+    search = make("regularized_evolution", Oracle(table, budget=45, mapping="nearest"), seed=2)
+
+    class Killed(Exception):
+        pass
+
+    def kill(s):
+        if s.steps == 33:
+            raise Killed
+
+    with pytest.raises(Killed):
+        search.run(checkpoint=path, checkpoint_every=10, callback=kill)
+    resumed = RegularizedEvolution.resume(path, Oracle(table, budget=45, mapping="nearest"))
+    assert resumed.steps == 30
+    assert resumed.run().records == full.records
+
+
 def test_resume_checks_the_oracle_and_method(table, tmp_path):
     path = tmp_path / "run.ckpt"
     RandomSearch(Oracle(table, budget=20), seed=0).run(checkpoint=path, max_steps=3)

@@ -137,6 +137,12 @@ def test_rank_and_top_threshold(table):
     assert oracle.table_best == values.max()
     with pytest.raises(ValueError):
         oracle.top_threshold(0.0)
+    # the vectorized ranks equal rank() one by one, on table values (ties), between and beyond them
+    rng = np.random.default_rng(0)
+    between = rng.uniform(values.min() - 0.01, values.max() + 0.01, 200)
+    probes = np.concatenate([rng.choice(values, 200), between])
+    assert oracle.ranks(probes) == [oracle.rank(float(a)) for a in probes]
+    assert oracle.ranks([]) == []
 
 
 def test_sample_unqueried_is_without_replacement(table, table_cells):
