@@ -50,14 +50,12 @@ import argparse
 import hashlib
 import json
 import math
-import multiprocessing
-import os
 import platform
 import subprocess
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -176,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, default=None,
                         help="the merged table (default: OUT/table1.json); figures are written beside it")
     parser.add_argument("--workers", type=int, default=None,
-                        help="processes running rows and seeds (default: one per core)")
+                        help="processes running rows and seeds, at most one per core and run "
+                             "(default: one per core)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help=f"torch threads of each run (default: {DEFAULT_THREADS})")
     parser.add_argument("--merge", action="store_true", help="only merge the finished runs in --out")
@@ -420,14 +419,16 @@ def _init_worker() -> None:
 
 
 def run_pool(function: Any, tasks: Sequence[Any], workers: int) -> Any:
-    """Yields ``function(task)`` for every task as it finishes, on ``workers`` processes (forked:
-    the tasks are processed in the given order, the longest first)."""
-    if workers <= 1 or len(tasks) <= 1:
+    """Yields ``function(task)`` for every task as it finishes, on up to ``workers`` processes
+    (forked, dying with this one; the tasks are processed in the given order, the longest first)."""
+    from gnnas.workers import bounded_workers, worker_pool
+
+    workers = bounded_workers(workers, len(tasks))  # never more than the tasks and the cores
+    if workers == 1:
         for task in tasks:
             yield function(task)
         return
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_init_worker) as pool:
+    with worker_pool(workers, start_method="fork", initializer=_init_worker) as pool:
         pending = {pool.submit(function, task) for task in tasks}
         try:
             while pending:
@@ -846,7 +847,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     import torch
 
     torch.set_num_threads(args.threads)
-    workers = args.workers or len(os.sched_getaffinity(0))
+    if args.workers is not None and args.workers < 1:
+        raise SystemExit(f"--workers must be >= 1, got {args.workers}")
+    workers = args.workers  # None: one per core; run_pool bounds it by the tasks and cores
     if args.check is not None:
         ok = check(args.check, args.data, args.rows, args.seeds, args.check_epochs)
         if not ok:

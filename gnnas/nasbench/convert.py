@@ -29,12 +29,9 @@ import json
 import mmap
 import os
 import re
-import signal
 import struct
-import sys
 from array import array
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from json.scanner import make_scanner
 
 import numpy as np
@@ -43,8 +40,9 @@ from gnnas.nasbench.arrays import METRIC_FIELDS, NASBenchArrays, encode_ops, fin
 from gnnas.nasbench.record import ProtobufError, decode_model_metrics
 from gnnas.nasbench.tfrecord import TFRecordError, iter_tfrecord
 from gnnas.space.ops import MAX_VERTICES
+from gnnas.workers import available_cores, worker_pool
 
-__all__ = ["convert_tfrecord", "parse_chunk", "available_cores", "worker_pool"]
+__all__ = ["convert_tfrecord", "parse_chunk"]
 
 # Three EvaluationData entries of exactly five doubles (tags 1..5), then trainable_parameters as a
 # varint of at most five bytes, then total_time, then the end of the message.
@@ -164,45 +162,6 @@ def parse_chunk(path: str, starts: Sequence[int], lengths: Sequence[int]) -> tup
     return hashes, epochs, params, values, first_seen
 
 
-def available_cores() -> int:
-    """The number of cores this process may run on.
-
-    Returns:
-        int: the size of its CPU affinity, else ``os.cpu_count()``; at least 1.
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: on Linux the kernel kills the worker when its parent dies (even by
-    SIGKILL), so a killed conversion leaves no worker behind."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the call above
-        os._exit(1)
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of processes that die with this process (see :func:`convert_tfrecord`).
-
-    Args:
-        workers (int): the number of processes.
-
-    Returns:
-        concurrent.futures.ProcessPoolExecutor: the pool; on Linux each worker is killed by the
-        kernel when this process dies, even by ``SIGKILL``.
-    """
-    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
-
-
 def _fail(path: str, offsets: np.ndarray, bad: np.ndarray, reason: str) -> None:
     if bad.any():
         raise TFRecordError(path, int(offsets[np.flatnonzero(bad)[0]]), reason)
@@ -216,7 +175,7 @@ def convert_tfrecord(path: str | os.PathLike, progress: bool = True, workers: in
         progress (bool, optional): show a ``tqdm`` progress bar. (default: :obj:`True`)
         workers (int, optional): processes that parse payloads; ``1`` parses in this process.
             Never more processes start than there are chunks of 50,000 records or cores
-            (:func:`available_cores`), and they die with this process. (default: :obj:`1`)
+            (:func:`gnnas.workers.available_cores`), and they die with this process. (default: :obj:`1`)
 
     Returns:
         NASBenchArrays: the table; ``R`` is the largest number of runs of a (cell, budget).

@@ -163,6 +163,24 @@ def test_the_pool_gives_the_same_queries(finished, data, tmp_path):
                 == [r["queries"] for r in report["rows"][row]["runs"]])
 
 
+def test_workers_are_bounded_by_runs_and_cores(script, monkeypatch, tmp_path):
+    import gnnas.workers
+
+    started = []
+    real = gnnas.workers.worker_pool
+    monkeypatch.setattr(gnnas.workers, "worker_pool", lambda n, **kw: started.append(n) or real(n, **kw))
+    monkeypatch.setattr(gnnas.workers, "available_cores", lambda: 64)
+    assert sorted(script.run_pool(abs, [-1, -2, -3], 10**9)) == [1, 2, 3]
+    assert started == [3]  # no more processes than runs
+    monkeypatch.setattr(gnnas.workers, "available_cores", lambda: 2)
+    assert sorted(script.run_pool(abs, [-1, -2, -3], 10**9)) == [1, 2, 3]
+    assert started == [3, 2]  # nor than cores
+    assert list(script.run_pool(abs, [-4], 10**9)) == [4] and started == [3, 2]  # one run: no pool
+    for bad in ("0", "-2"):
+        with pytest.raises(SystemExit, match="--workers must be >= 1"):
+            script.main(["--out", str(tmp_path / "x"), "--workers", bad])
+
+
 def test_an_interrupted_run_continues_to_the_same_queries(finished, data, tmp_path):
     script, out, report = finished
     settings = report["config"]

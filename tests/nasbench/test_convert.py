@@ -300,7 +300,6 @@ def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, damage):
 def test_staging_folders_of_killed_conversions_are_removed(tmp_path):
     import socket
     import subprocess
-    import sys
 
     path, table = cached_table(tmp_path)
     folder = table.cache_path
@@ -335,40 +334,3 @@ def test_workers_are_capped_by_chunks_and_cores(tmp_path, monkeypatch):
     assert started == [2, 3]
     monkeypatch.undo()
     assert 1 <= convert_module.available_cores() <= (os.cpu_count() or 1)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
-def test_workers_die_with_their_parent(tmp_path):
-    import signal
-    import subprocess
-    import time
-
-    script = (
-        "import os, sys, time\n"
-        "from gnnas.nasbench.convert import worker_pool\n"
-        "pool = worker_pool(2)\n"
-        "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
-        "time.sleep(1)\n"
-        "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
-        "time.sleep(120)\n"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        children = [int(pid) for pid in parent.stdout.readline().split()]
-        assert len(children) == 2
-        parent.send_signal(signal.SIGKILL)  # no chance to clean up
-        parent.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
-            time.sleep(0.1)
-        assert not any(_alive(pid) for pid in children)
-    finally:
-        parent.kill()
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[1][0] != "Z"  # a zombie has died
-    except FileNotFoundError:
-        return False
