@@ -85,7 +85,8 @@ class PretrainConfig:
         device (str, optional): ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or
             ``"cuda:N"``. (default: :obj:`"auto"`)
         num_workers (int, optional): :class:`~torch.utils.data.DataLoader` workers making the
-            positives. (default: :obj:`0`)
+            positives, at most one per core (:func:`gnnas.workers.available_cores`); the weights
+            do not depend on it. (default: :obj:`0`)
         log_interval (int, optional): iterations between progress-bar updates and summary log
             lines; every iteration is still written to ``log.jsonl``. (default: :obj:`50`)
         decode_interval (int, optional): every this many iterations, greedily decode the

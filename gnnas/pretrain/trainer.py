@@ -60,6 +60,7 @@ from gnnas.pretrain.checkpoint import (
 from gnnas.pretrain.config import CUSTOM_LOSS, PretrainConfig
 from gnnas.pretrain.distributed import DistContext, init_distributed, offset_labels, wrap_metric_loss
 from gnnas.pretrain.presets import metric_loss_preset
+from gnnas.workers import available_cores
 
 __all__ = ["pretrain", "PretrainResult", "LOG_FIELDS", "reconstruction_metrics", "count_tuples"]
 
@@ -486,7 +487,7 @@ def _run(
             loader = torch.utils.data.DataLoader(
                 dataset,
                 batch_size=None,
-                num_workers=config.num_workers,
+                num_workers=min(config.num_workers, available_cores()),  # never a process per request
                 generator=torch.Generator().manual_seed(_train_seed(config.seed, epoch)),
             )
             for batch in loader:

@@ -149,6 +149,24 @@ def test_stopped_run_continues_with_more_iterations(tmp_path):
     assert all(torch.equal(v, expected[k]) for k, v in controller.state_dict().items())
 
 
+def test_workers_are_bounded_by_the_cores(monkeypatch):
+    import gnnas.pretrain.trainer as trainer_module
+
+    started = []
+    real = torch.utils.data.DataLoader
+
+    def loader(*args, **kwargs):
+        started.append(kwargs["num_workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.utils.data, "DataLoader", loader)
+    monkeypatch.setattr(trainer_module, "available_cores", lambda: 1)
+    controller, dataset = tiny_setup()
+    config = tiny_config(max_iterations=2, num_workers=10**9)
+    result = pretrain(config, controller=controller, dataset=dataset)
+    assert started == [1] and len(result.history) == 2
+
+
 def test_custom_loss_object_and_grad_clip():
     controller, dataset = tiny_setup()
     config = tiny_config(
