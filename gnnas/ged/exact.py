@@ -57,7 +57,6 @@ vertices and :math:`\infty` for the input and output; edge costs stay 1.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -77,6 +76,7 @@ from gnnas.ged.packing import (
 )
 from gnnas.space.cell_array import pack_matrices
 from gnnas.space.spec import ArchSpec
+from gnnas.workers import bounded_workers
 
 __all__ = ["graph_edit_distance", "pairwise_ged", "paired_ged"]
 
@@ -148,7 +148,7 @@ def block_costs(
 
 
 def _run(tasks: Sequence[Callable[[], Any]], work: int, num_workers: int | None) -> None:
-    workers = (os.cpu_count() or 1) if num_workers is None else num_workers
+    workers = bounded_workers(num_workers, len(tasks))  # more threads than cores would only queue
     if workers == 1 or work < _PARALLEL_MIN or len(tasks) == 1:
         for task in tasks:
             task()
@@ -288,8 +288,8 @@ def paired_ged(
         cells_b (Sequence[ArchSpec | Data] | CellArray): ``N`` cells.
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)
-        num_workers (int, optional): threads for large batches; :obj:`None` uses every CPU core.
-            (default: :obj:`None`)
+        num_workers (int, optional): threads for large batches, at most one per core; :obj:`None`
+            uses every core. (default: :obj:`None`)
 
     Returns:
         numpy.ndarray: ``(N,)`` ``int32`` distances.
@@ -318,8 +318,8 @@ def pairwise_ged(
             ``cells_a`` again. (default: :obj:`None`)
         pin_io (bool, optional): pinned variant, see :func:`graph_edit_distance`.
             (default: :obj:`False`)
-        num_workers (int, optional): threads for large matrices; :obj:`None` uses every CPU core.
-            (default: :obj:`None`)
+        num_workers (int, optional): threads for large matrices, at most one per core; :obj:`None`
+            uses every core. (default: :obj:`None`)
 
     Returns:
         numpy.ndarray: ``(N, M)`` ``int32`` distances.

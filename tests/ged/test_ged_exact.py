@@ -115,3 +115,24 @@ def test_invalid_input():
         pairwise_ged(cell, [cell])
     with pytest.raises(ValueError, match=r"cells_b\[1\]"):
         pairwise_ged([cell], [cell, 3])
+
+
+def test_threads_are_bounded_by_the_cores(monkeypatch):
+    """``num_workers`` far above the cores starts no more threads than cores, with the same result."""
+    import gnnas.ged.exact as exact
+    import gnnas.workers
+
+    started = []
+    real = exact.ThreadPoolExecutor
+    monkeypatch.setattr(exact, "ThreadPoolExecutor", lambda max_workers: started.append(max_workers)
+                        or real(max_workers=max_workers))
+    monkeypatch.setattr(exact, "_PARALLEL_MIN", 1)  # take the threaded path on a small matrix
+    monkeypatch.setattr(gnnas.workers, "available_cores", lambda: 3)
+    rng = np.random.default_rng(5)
+    cells = [random_cell(rng) for _ in range(40)]
+    expected = pairwise_ged(cells, cells, num_workers=1)
+    assert started == []
+    assert np.array_equal(pairwise_ged(cells, cells, num_workers=10**9), expected)
+    assert started and max(started) <= 3
+    with pytest.raises(ValueError, match="num_workers"):
+        pairwise_ged(cells, cells, num_workers=0)
