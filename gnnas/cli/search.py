@@ -598,7 +598,7 @@ def _run_seed(search: Any, seed: int, settings: dict[str, Any], folder: Path, pr
 
     result_path, checkpoint = folder / f"seed{seed}.json", folder / f"seed{seed}.ckpt"
     oracle = search.oracle
-    total = settings["budget"] if settings["budget"] is not None else len(oracle)
+    total = len(oracle) if settings["budget"] is None else min(settings["budget"], len(oracle))
     with tqdm(
         total=total, desc=f"{settings['method']} seed {seed}", unit="query", disable=not progress, leave=False
     ) as bar:
