@@ -33,7 +33,9 @@ pretrains each on the spot for ``N`` iterations (the paper's SGD, lr 1.0, and th
 unless ``--pretrain-optimizer``/``--pretrain-lr``/``--pretrain-batch-size`` say otherwise;
 ``--pretrain-optimizer adam`` learns far more in a short run; cached after the first run); ``0``
 takes untrained controllers. Every size can be overridden (``--space-pairs``,
-``--pairs-per-distance``, ``--max-distance``, ...).
+``--pairs-per-distance``, ``--max-distance``, ...) within bounds that ``--help`` gives (memory,
+the size of the space, the largest distance between two cells); every flag, ``--controller`` and
+``--data`` are checked before any figure is computed.
 Results go to ``--out`` (default ``results/locality/``): ``locality.json`` (every number, the
 configuration and the seed) and the figures ``fig1a_ged_distribution.png``,
 ``fig1b_accuracy_locality.png``, ``fig1c_embedding_locality.png``, ``fig2_embedding_map.png``.
@@ -52,10 +54,29 @@ from typing import Any
 
 import numpy as np
 
-from gnnas.flags import DEFAULT_PRETRAIN_LR, deprecated_flag
+from gnnas.flags import DEFAULT_PRETRAIN_LR, check_range, deprecated_flag, folder_flag
 from gnnas.pretrain.config import OPTIMIZERS
+from gnnas.space.enumerate import NUM_CELLS
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The bounds of the size flags, checked before any work starts (resolve_config).
+#: The largest exact GED between two cells of the space is 17 or 18 (benchmarks/README.md, "The
+#: largest distance"): no pair lies farther, so a larger --max-distance would search for ever.
+MAX_DISTANCE = 18
+#: Pairs of cells held in memory at once (Fig. 1a's pairs and distances, Fig. 1c's): at most about
+#: 50 bytes each at the peak, 0.5 GB in all.
+MAX_PAIRS = 10_000_000
+#: Fig. 1b's random pairs are evaluated in batches, so their number is bounded by time, not memory.
+MAX_RANDOM_PAIRS = 100_000_000
+#: Fig. 1b keeps its pairs in a set (a few hundred bytes each), up to MAX_DISTANCE distances.
+MAX_PAIRS_PER_DISTANCE = 100_000
+#: Fig. 2 holds (cells × cells) similarity matrices, cells = anchors × (positives + 1): 16 M entries.
+MAX_MAP_CELLS = 4096
+#: Positives per anchor (pretraining uses 7); Fig. 2's matrices and Fig. 1c's pairs grow with its square.
+MAX_POSITIVES = 255
+#: Anchors are cells with at least 5 vertices (see sample_anchors): all but 91 of the space.
+NUM_ANCHOR_CELLS = NUM_CELLS - 91
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "quick": dict(space_pairs=1000, pairs_per_distance=25, max_random_pairs=20_000, max_anchors=300,
@@ -77,18 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="tiny sizes, seconds (for the tests)")
     size.add_argument("--full", action="store_true",
                       help="the paper's sizes: more pairs and anchors (tens of minutes)")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "locality", help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
+    parser.add_argument("--out", default=str(REPO / "results" / "locality"), help="output folder")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of everything, from 0 to 2^63 - 1 (default: 0)")
     parser.add_argument("--space-pairs", type=int, default=None,
-                        help="Fig. 1a: random pairs of the whole space (paper: 10,000)")
-    parser.add_argument("--max-distance", type=int, default=6, help="Fig. 1b: largest distance (default: 6)")
+                        help=f"Fig. 1a: random pairs of the whole space, 1 to {MAX_PAIRS:,} (paper: 10,000)")
+    parser.add_argument("--max-distance", type=int, default=6,
+                        help=f"Fig. 1b: largest distance, 1 to {MAX_DISTANCE} (no two cells lie farther "
+                             "apart; default: 6)")
     parser.add_argument("--pairs-per-distance", type=int, default=None,
-                        help="Fig. 1b: pairs per distance (paper: 1,000)")
+                        help=f"Fig. 1b: pairs per distance, 1 to {MAX_PAIRS_PER_DISTANCE:,} (paper: 1,000)")
     parser.add_argument("--max-random-pairs", type=int, default=None,
-                        help="Fig. 1b: most uniformly random pairs evaluated before anchors take over")
+                        help="Fig. 1b: most uniformly random pairs evaluated before anchors take over, 0 to "
+                             f"{MAX_RANDOM_PAIRS:,}")
     parser.add_argument("--max-pairs-per-anchor", type=int, default=20,
-                        help="Fig. 1b: most partners per anchor and distance (default: 20)")
-    parser.add_argument("--max-anchors", type=int, default=None, help="Fig. 1b: most anchors searched")
+                        help=f"Fig. 1b: most partners per anchor and distance, 1 to {NUM_CELLS - 1:,} "
+                             "(default: 20)")
+    parser.add_argument("--max-anchors", type=int, default=None,
+                        help=f"Fig. 1b: most anchors searched, 1 to {NUM_CELLS:,} (default: every cell of "
+                             "the table)")
     parser.add_argument("--loss", nargs="+", default=["AngularLoss"], metavar="LOSS",
                         help="metric-loss presets of the pretrained controllers, or 'all' (default: "
                              "AngularLoss, as the paper's Fig. 1c; its Fig. 2 uses MarginLoss); "
@@ -110,13 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pretrain-lr", type=float, default=None,
                         help="its learning rate (default: 1.0 for sgd, the paper's; 0.001 for adam and "
                              "adamw)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
+    parser.add_argument("--cache-dir", default=None,
                         help="cache of pretrained controllers (default: the gnnas cache)")
-    parser.add_argument("--embed-anchors", type=int, default=None, help="Fig. 1c: anchors (7 positives each)")
+    parser.add_argument("--embed-anchors", type=int, default=None,
+                        help=f"Fig. 1c: anchors (7 positives each), 2 to {NUM_ANCHOR_CELLS:,} (the cells "
+                             f"of at least 5 vertices), with at most {MAX_PAIRS:,} pairs in all")
     parser.add_argument("--embed-random-pairs", type=int, default=None,
-                        help="Fig. 1c: random pairs of cells of different anchors")
-    parser.add_argument("--map-anchors", type=int, default=None, help="Fig. 2: anchors (paper: 16)")
-    parser.add_argument("--num-positives", type=int, default=7, help="positives per anchor (default: 7)")
+                        help=f"Fig. 1c: random pairs of cells of different anchors, 0 to {MAX_PAIRS:,}")
+    parser.add_argument("--map-anchors", type=int, default=None,
+                        help=f"Fig. 2: anchors, 2 to {MAX_MAP_CELLS // 2:,}, with at most {MAX_MAP_CELLS:,} "
+                             "cells in all (paper: 16)")
+    parser.add_argument("--num-positives", type=int, default=7,
+                        help=f"positives per anchor, 1 to {MAX_POSITIVES} (default: 7)")
     parser.add_argument("--projection", choices=("auto", "umap", "pca"), default="auto",
                         help="Fig. 2: UMAP if installed, else PCA (default: auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -154,9 +187,65 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         out=str(args.out), command=" ".join(["python", "benchmarks/locality.py", *sys.argv[1:]]),
     )
     config["pretrain_lr"] = args.pretrain_lr or DEFAULT_PRETRAIN_LR[config["pretrain_optimizer"]]
-    if config["max_distance"] < 1:
-        raise SystemExit("--max-distance must be >= 1")
+    config["out"] = str(folder_flag("--out", args.out))
+    cache_dir = folder_flag("--cache-dir", args.cache_dir)
+    config["cache_dir"] = None if cache_dir is None else str(cache_dir)
+    check_sizes(config)
+    if args.data is not None and not args.data.is_file():
+        what = "a folder, not a table file" if args.data.is_dir() else "no such file"
+        raise SystemExit(f"--data {args.data}: {what}")
+    controllers = {"--controller": args.checkpoint, "--baseline-controller": args.baseline_checkpoint}
+    for flag, path in controllers.items():
+        if path is not None and not (path / "controller.pt" if path.is_dir() else path).is_file():
+            what = "a folder without controller.pt" if path.is_dir() else "no such file"
+            raise SystemExit(f"{flag} {path}: {what}")
+    if config["pretrain_iterations"]:  # the settings of the on-the-spot pretraining, checked now
+        from gnnas.pretrain import PretrainConfig
+
+        for loss in [*losses, NO_METRIC_LOSS]:
+            settings = PretrainConfig(loss=loss, max_iterations=config["pretrain_iterations"],
+                                      batch_size=config["pretrain_batch_size"], seed=config["seed"],
+                                      optimizer=config["pretrain_optimizer"], lr=config["pretrain_lr"])
+            try:
+                settings.validate()
+            except ValueError as error:
+                flags = "--pretrain-iterations/--pretrain-batch-size/--pretrain-lr"
+                raise SystemExit(f"{flags}: {error}") from None
     return config
+
+
+def check_sizes(config: dict[str, Any]) -> None:
+    """Checks every size against its bound (see MAX_DISTANCE and the others) before any work starts."""
+    check_range("--seed", config["seed"], 0, 2**63 - 1)
+    check_range("--space-pairs", config["space_pairs"], 1, MAX_PAIRS, " (the pairs are held in memory)")
+    check_range("--max-distance", config["max_distance"], 1, MAX_DISTANCE,
+                f" (no two cells of the space are more than {MAX_DISTANCE} edits apart)")
+    check_range("--pairs-per-distance", config["pairs_per_distance"], 1, MAX_PAIRS_PER_DISTANCE,
+                " (the pairs found are held in memory)")
+    check_range("--max-random-pairs", config["max_random_pairs"], 0, MAX_RANDOM_PAIRS)
+    check_range("--max-pairs-per-anchor", config["max_pairs_per_anchor"], 1, NUM_CELLS - 1,
+                " (the other cells of the space)")
+    if config["max_anchors"] is not None:
+        check_range("--max-anchors", config["max_anchors"], 1, NUM_CELLS, " (the cells of the space)")
+    check_range("--num-positives", config["num_positives"], 1, MAX_POSITIVES)
+    check_range("--embed-anchors", config["embed_anchors"], 2, NUM_ANCHOR_CELLS,
+                " (pairs of different anchors need two; anchors are the cells of at least 5 vertices)")
+    check_range("--embed-random-pairs", config["embed_random_pairs"], 0, MAX_PAIRS,
+                " (the pairs are held in memory)")
+    check_range("--map-anchors", config["map_anchors"], 2, MAX_MAP_CELLS // 2,
+                " (a nearest neighbour of another anchor needs two)")
+    if config["pretrain_iterations"] is not None:
+        check_range("--pretrain-iterations", config["pretrain_iterations"], 0)
+    group = config["num_positives"] + 1
+    within = config["embed_anchors"] * group * (group - 1) // 2
+    if within + config["embed_random_pairs"] > MAX_PAIRS:
+        raise SystemExit(f"Fig. 1c would hold {within + config['embed_random_pairs']:,} pairs, more than "
+                         f"{MAX_PAIRS:,} in memory: --embed-anchors × (--num-positives + 1 choose 2) + "
+                         "--embed-random-pairs must be at most that")
+    if config["map_anchors"] * group > MAX_MAP_CELLS:
+        raise SystemExit(f"Fig. 2 would compare {config['map_anchors'] * group:,} cells, more than "
+                         f"{MAX_MAP_CELLS:,} (it holds a matrix of every pair): --map-anchors × "
+                         "(--num-positives + 1) must be at most that")
 
 
 def progress_bar(total: int | None, desc: str, disable: bool) -> Any:
@@ -523,20 +612,27 @@ def environment() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
-    config = resolve_config(args)
-    config["cache_dir"] = None if args.cache_dir is None else str(args.cache_dir)
+    config = resolve_config(args)  # every flag is checked here, before any work
     quiet = args.no_progress
     import matplotlib
 
     matplotlib.use("Agg")
     from gnnas.space.enumerate import enumerate_cells
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(config["out"])
     rng = np.random.default_rng(config["seed"])
     # one generator per figure, so that changing one figure's sizes leaves the others' draws alone
     rng_1a, rng_1b, rng_1c, rng_2 = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=4))
     results: dict[str, Any] = {"config": config, "environment": environment(), "seconds": {}}
+
+    # the controllers and the table first: a bad --controller or --data fails before the figures
+    start = time.perf_counter()
+    controllers, results["controllers"] = load_controllers(config, quiet)
+    results["seconds"]["pretrain"] = time.perf_counter() - start
+    start = time.perf_counter()
+    table = load_table(args.data)
+    results["seconds"]["table"] = time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
     space = enumerate_cells(progress=not quiet)
@@ -551,7 +647,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{a['share_at_most_6']:.1%} at distance <= 6", flush=True)
 
     start = time.perf_counter()
-    table = load_table(args.data)
     results["fig1b"], values = fig1b(table, config, rng_1b, quiet)
     plot_fig1b(values, results["fig1b"], out / "fig1b_accuracy_locality.png")
     results["seconds"]["fig1b"] = time.perf_counter() - start
@@ -561,9 +656,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"mean |Δ| in points {means}; random pairs {stats['random_pairs']['mean'] * 100:.2f}",
               flush=True)
 
-    start = time.perf_counter()
-    controllers, results["controllers"] = load_controllers(config, quiet)
-    results["seconds"]["pretrain"] = time.perf_counter() - start
     start = time.perf_counter()
     results["fig1c"], values = fig1c(space, controllers, config, rng_1c, quiet)
     plot_fig1c(values, results["fig1c"], out / "fig1c_embedding_locality.png")

@@ -40,7 +40,8 @@ __all__ = [
     "CLIError", "read_config_file", "field_docs", "field_parser", "parse_bool", "parse_json", "optional",
     "deprecated_flag", "deprecated_name", "plain", "DEFAULT_THREADS", "DEFAULT_PRETRAIN_LR",
     "COMMAND_FILE", "add_setting", "resolve_settings", "save_command", "add_run_flags", "check_output_dir",
-    "remove_run_files", "setting_differences", "check_same_settings", "folder_flag", "set_threads",
+    "remove_run_files", "setting_differences", "check_same_settings", "folder_flag", "check_range",
+    "set_threads",
 ]
 
 
@@ -555,6 +556,41 @@ def folder_flag(flag: str, value: str | None) -> Path | None:
     if folder.exists() and not folder.is_dir():
         raise CLIError(f"{flag} {value!r} is a file, not a folder")
     return folder
+
+
+def check_range(flag: str, value: Any, low: int, high: int | None = None, why: str = "") -> int:
+    """Checks that a size flag is an integer in ``[low, high]`` before any work starts.
+
+    A count that is too small fails late and obscurely (an empty array deep in a computation), one
+    that is too large runs for hours or exhausts memory; both are a one-line error here instead::
+
+        >>> check_range("--pairs", 10, 1, 1000)
+        10
+        >>> check_range("--pairs", 0, 1, 1000, " (the pairs are held in memory)")
+        Traceback (most recent call last):
+        ...
+        gnnas.flags.CLIError: --pairs must be an integer from 1 to 1,000 (the pairs are held in memory), got 0
+
+    Args:
+        flag (str): the flag's name, for the message.
+        value (Any): its value.
+        low (int): the smallest value allowed.
+        high (int, optional): the largest value allowed; :obj:`None` for no upper bound.
+            (default: :obj:`None`)
+        why (str, optional): the reason for the bounds, appended to the message, e.g.
+            ``" (each pair is held in memory)"``. (default: :obj:`""`)
+
+    Returns:
+        int: ``value``.
+
+    Raises:
+        CLIError: if ``value`` is not an integer (a :obj:`bool` is not) or lies outside the bounds.
+    """
+    valid = isinstance(value, int) and not isinstance(value, bool)
+    if not valid or value < low or (high is not None and value > high):
+        span = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
+        raise CLIError(f"{flag} must be an integer {span}{why}, got {value!r}")
+    return value
 
 
 def set_threads(threads: int | None) -> None:

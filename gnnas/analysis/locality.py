@@ -282,9 +282,15 @@ def within_group_pairs(groups: np.ndarray) -> np.ndarray:
         in lexicographic order.
     """
     groups = np.asarray(groups)
-    i, j = np.triu_indices(len(groups), k=1)
-    same = groups[i] == groups[j]
-    return np.stack([i[same], j[same]], axis=1).astype(np.int64)
+    order = np.argsort(groups, kind="stable")  # the items of each group, in increasing index
+    _, starts, sizes = np.unique(groups[order], return_index=True, return_counts=True)
+    parts = [np.empty((0, 2), dtype=np.int64)]
+    for size in np.unique(sizes).tolist():  # memory: the pairs, not the square of the items
+        i, j = np.triu_indices(size, k=1)
+        members = np.stack([order[start:start + size] for start in starts[sizes == size]])  # (G, size)
+        parts.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
+    pairs = np.concatenate(parts).astype(np.int64)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 def random_pairs(

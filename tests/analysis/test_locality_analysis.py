@@ -213,3 +213,20 @@ def test_anchors_with_positives():
 def test_within_group_pairs():
     assert within_group_pairs(np.array([0, 0, 1, 0, 1])).tolist() == [[0, 1], [0, 3], [1, 3], [2, 4]]
     assert within_group_pairs(np.array([0, 1, 2])).shape == (0, 2)
+
+
+def test_within_group_pairs_matches_the_square_reference():
+    """Any grouping, in any order: the pairs of the brute-force loop, in lexicographic order."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        groups = rng.integers(-2, int(rng.integers(1, 6)), size=int(rng.integers(0, 30)))
+        reference = [[i, j] for i in range(len(groups)) for j in range(i + 1, len(groups))
+                     if groups[i] == groups[j]]
+        pairs = within_group_pairs(groups)
+        assert pairs.dtype == np.int64 and pairs.tolist() == reference
+
+
+def test_within_group_pairs_memory_grows_with_the_pairs():
+    # 400,000 items in groups of 2: 200,000 pairs (the square of the items would be 640 GB)
+    pairs = within_group_pairs(np.repeat(np.arange(200_000), 2))
+    assert pairs.shape == (200_000, 2) and (pairs[:, 1] - pairs[:, 0] == 1).all()

@@ -209,11 +209,14 @@ def test_run_script_reports_a_scripts_errors_in_one_line(capsys):
      "sample_size (5) must be <= population_size (3)"),
     ("search.py", ["--rows", "random", "--data", "{tmp}"], "Is a directory"),
     ("search.py", ["--rows", "random", "--top-fraction", "nan"], "fraction must be in (0, 1], got nan"),
+    ("locality.py", ["--quick", "--controller", "{tmp}/random.pt", "--loss", "MarginLoss"],
+     "random.pt: no checksum file"),
 ])
 def test_benchmark_scripts_report_errors_without_traceback(tmp_path, script, argv, message):
     """``python benchmarks/NAME.py`` reports a mistake as ``gnnas benchmark NAME`` does: one line."""
     import os
 
+    (tmp_path / "random.pt").write_bytes(os.urandom(3000))
     argv = [a.format(tmp=tmp_path) for a in argv]
     done = subprocess.run(
         [sys.executable, f"benchmarks/{script}", *argv, "--out", str(tmp_path / "out")],
