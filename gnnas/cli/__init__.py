@@ -18,7 +18,20 @@ file) print ``gnnas: error: ...`` and exit with status 2, without a traceback
 (flags win) and are saved as ``command.json`` beside the results (:mod:`gnnas.cli.settings`).
 """
 
-from gnnas.cli.main import USER_ERRORS, build_parser, main
-from gnnas.cli.settings import CLIError
+import os
+import sys
+
+try:  # torch and PyG load here: Ctrl-C meanwhile ends the command in one line, as at any later moment
+    import gnnas
+
+    for _name in gnnas.__all__:  # the whole library, before any command runs
+        getattr(gnnas, _name)
+    from gnnas.cli.main import USER_ERRORS, build_parser, main
+    from gnnas.cli.settings import CLIError
+except KeyboardInterrupt:
+    _name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    _prog = _name if _name.endswith(".py") and _name != "__main__.py" else "gnnas"  # a script, as run_script
+    print(f"{_prog}: interrupted", file=sys.stderr, flush=True)
+    raise SystemExit(130) from None
 
 __all__ = ["main", "build_parser", "CLIError", "USER_ERRORS"]

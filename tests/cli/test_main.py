@@ -269,3 +269,33 @@ def test_the_help_examples_parse():
     for words in lines:
         if words[1] not in ("locality", "benchmark"):
             assert parser.parse_args(words[1:]).command == words[1]
+
+
+_INTERRUPT_TORCH = """
+import runpy, sys
+class Interrupt:  # Ctrl-C at the moment torch starts loading, the slowest part of a start
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv = {argv!r}
+{run}
+"""
+
+
+@pytest.mark.parametrize("argv, run, prog", [
+    (["gnnas", "search", "--budget", "10"], "from gnnas.cli import main; sys.exit(main())", "gnnas"),
+    (["gnnas/__main__.py", "hash"], "runpy.run_module('gnnas', run_name='__main__')", "gnnas"),
+    (["benchmarks/locality.py", "--quick"], "runpy.run_path('benchmarks/locality.py', run_name='__main__')",
+     "locality.py"),
+])
+def test_ctrl_c_while_torch_loads_is_one_line(argv, run, prog):
+    """Ctrl-C during the start (torch and PyG load for seconds on a busy machine) ends the command as
+    Ctrl-C at any later moment does: one line and exit status 130, no traceback."""
+    import os
+
+    code = _INTERRUPT_TORCH.format(argv=argv, run=run)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == f"{prog}: interrupted\n", done.stderr
