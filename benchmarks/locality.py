@@ -54,8 +54,8 @@ from typing import Any
 
 import numpy as np
 
+# only light modules here: torch loads in main(), where Ctrl-C is one line (run_script)
 from gnnas.flags import DEFAULT_PRETRAIN_LR, check_range, deprecated_flag, folder_flag
-from gnnas.pretrain.config import OPTIMIZERS
 from gnnas.space.enumerate import NUM_CELLS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,6 +89,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gnnas.pretrain.config import OPTIMIZERS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
@@ -248,6 +250,20 @@ def check_sizes(config: dict[str, Any]) -> None:
                          "(--num-positives + 1) must be at most that")
 
 
+def write_whole(path: Path, write: Any) -> None:
+    """Calls ``write(partial)`` and moves the file over ``path``: Ctrl-C never leaves half a file."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    write_whole(path, lambda partial: fig.savefig(partial, dpi=110, format="png"))
+
+
 def progress_bar(total: int | None, desc: str, disable: bool) -> Any:
     from tqdm.auto import tqdm
 
@@ -297,7 +313,7 @@ def plot_fig1a(distances: np.ndarray, path: Path) -> None:
     ax.set_xlabel("graph edit distance")
     ax.set_ylabel("share of pairs")
     ax.set_title(f"(a) GED of {len(distances):,} random pairs of the whole space", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -391,7 +407,7 @@ def plot_fig1b(values: dict[str, dict], result: dict, path: Path) -> None:
     ax.set_ylim(0, top)
     ax.set_title(f"(b) accuracy difference by distance, {result['num_cells']:,}-cell table", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -562,7 +578,7 @@ def plot_fig1c(values: dict[str, Any], result: dict, path: Path, max_shown: int 
         rho = result["models"][name]["spearman"]["rho"]
         ax.set_title(f"{name}: Spearman ρ = {rho:+.3f}", fontsize=10)
     fig.suptitle(f"(c) embedding similarity by exact distance, {result['num_pairs']:,} pairs", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -593,7 +609,7 @@ def fig2(space: Any, controllers: dict[str, Any], config: dict[str, Any], rng: n
         share = result["models"][name]["nearest_neighbour_same_anchor"]
         ax.set_title(f"({letter}) {name}, {method.upper()}\nnearest neighbour of the same anchor: "
                      f"{share:.0%}", fontsize=9)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return result
 
@@ -671,7 +687,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         share = stats["nearest_neighbour_same_anchor"]
         print(f"Fig. 2 ({name}): nearest neighbour of the same anchor {share:.0%}", flush=True)
 
-    (out / "locality.json").write_text(json.dumps(results, indent=1))
+    write_whole(out / "locality.json", lambda partial: partial.write_text(json.dumps(results, indent=1)))
     print(f"Wrote {out / 'locality.json'} and the figures in {out}/", flush=True)
     return results
 

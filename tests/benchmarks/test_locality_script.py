@@ -226,3 +226,19 @@ def test_the_largest_distance_is_reachable_and_its_bound_is_sound():
         mean = _mean_pinned_cost(a, b)
         assert abs(np.mean(costs) - mean) < 1e-9
         assert graph_edit_distance(a, b) <= min(costs) <= mean
+
+
+def test_a_figure_interrupted_while_written_leaves_the_old_one(tmp_path):
+    """Ctrl-C while a figure is written: the file at the path is the old figure, whole."""
+    script = load_script()
+    path = tmp_path / "fig1a_ged_distribution.png"
+    path.write_bytes(b"old figure")
+
+    class Figure:
+        def savefig(self, target, **kwargs):
+            Path(target).write_bytes(b"half a fig")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        script.save_figure(Figure(), path)
+    assert path.read_bytes() == b"old figure" and [p.name for p in tmp_path.iterdir()] == [path.name]
