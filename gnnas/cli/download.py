@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     url = args.url if args.url is not None else nasbench_url(args.file)
     target = download_target(url, folder)
     existed = target.exists()
-    print(f"{target.name}: already downloaded and checked, in {target.parent}" if existed
+    print(f"{target.name}: already downloaded, in {target.parent}; checking it again" if existed
           else f"downloading {url}\n  to {target}", flush=True)
     start = time.perf_counter()
     path = download_nasbench(url=url, folder=folder, timeout=args.timeout, retries=args.retries,

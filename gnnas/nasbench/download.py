@@ -22,7 +22,9 @@ or ``gnnas download`` from the command line. How the transfer is made safe:
   file raises :class:`DownloadError` naming the byte offset of the first bad record, and is
   removed: nothing is left at the final path;
 - a file already at the final path (only a checked download gets there) is not downloaded again
-  (:func:`download_target` says where that is).
+  (:func:`download_target` says where that is); it is checked again (by the conversion, or record
+  by record without it), and a damaged one is an error that keeps it: it is never replaced or
+  removed, since it may be a copy put there by hand.
 
 The address: ``url``, else ``$GNNAS_NASBENCH_MIRROR`` followed by the file name (a mirror holding
 the official files under their names), else :data:`OFFICIAL_URLS`. The file keeps the URL's name.
@@ -171,7 +173,7 @@ def download_nasbench(file: str = "only108", url: str | None = None, folder: str
     Raises:
         DownloadError: for an HTTP error, a transfer still incomplete after ``retries``, a
             stalled server, or a damaged file (naming the byte offset of the first bad record;
-            the file is removed).
+            a downloaded file is removed, one that was already at the final path is kept).
         ValueError: for a bad ``file``, ``url``, ``timeout`` or ``retries``.
     """
     url = nasbench_url(file) if url is None else url
@@ -181,7 +183,14 @@ def download_nasbench(file: str = "only108", url: str | None = None, folder: str
     if retries < 0:
         raise ValueError(f"retries must be at least 0, got {retries}")
     part = target.with_name(target.name + ".part")
-    if not target.exists():  # only a checked download gets there
+    existed = target.exists()
+    if existed and not convert:  # put there by an earlier download, or by hand: checked, never replaced
+        try:
+            for _ in iter_tfrecord(target):
+                pass
+        except TFRecordError as error:
+            raise _damaged_existing(url, target, error) from None
+    if not existed:  # only a checked download gets there
         target.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(retries + 1):
             try:
@@ -202,10 +211,19 @@ def download_nasbench(file: str = "only108", url: str | None = None, folder: str
         try:
             NASBench101.from_tfrecord(target, cache_dir=cache_dir, progress=progress)
         except TFRecordError as error:  # checksums right, contents wrong: a damaged file all the same
+            if existed:
+                raise _damaged_existing(url, target, error) from None
             target.unlink(missing_ok=True)
             raise DownloadError(f"download of {url} is damaged: record at byte offset {error.offset:,}: "
                                 f"{error.reason}; the file was removed", url, error.offset) from None
     return target
+
+
+def _damaged_existing(url: str, target: Path, error: TFRecordError) -> DownloadError:
+    """The error for a damaged file that was already at the final path: it is kept, not replaced."""
+    return DownloadError(f"{target} was already there (so {url} was not downloaded) and is damaged: "
+                         f"record at byte offset {error.offset:,}: {error.reason}; the file is kept: move "
+                         "or delete it to download it again", url, error.offset)
 
 
 def _fetch(url: str, part: Path, timeout: float, progress: bool) -> None:

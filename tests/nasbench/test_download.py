@@ -231,7 +231,7 @@ def test_command_line(server, tmp_path, capsys, official):
     assert (tmp_path / "d" / NAME).read_bytes() == official.read_bytes()
     assert "every record checked" in out and f"gnnas search --data {tmp_path / 'd' / NAME}" in out
     code, out, err = run_cli(capsys, *argv)
-    assert code == 0 and "already downloaded and checked" in out
+    assert code == 0 and "already downloaded" in out
 
     damaged = bytearray(server.behaviour.data)
     damaged[100] ^= 0xFF
@@ -241,3 +241,23 @@ def test_command_line(server, tmp_path, capsys, official):
     assert err.count("\n") == 1 and err.startswith("gnnas: error: download of ")
     assert "record at byte offset 0:" in err
     assert not (tmp_path / "e" / NAME).exists()
+
+
+@pytest.mark.parametrize("convert", [True, False])
+def test_a_damaged_file_already_there_is_kept_and_named(server, tmp_path, capsys, official, convert):
+    """A file at the final path that is damaged (put there by hand, or damaged since) is an error
+    naming it; it is neither blamed on the server nor removed nor replaced."""
+    from tests.cli.conftest import run_cli
+
+    target = tmp_path / "d" / NAME
+    target.parent.mkdir()
+    damaged = bytearray(official.read_bytes())
+    damaged[100] ^= 0xFF
+    target.write_bytes(bytes(damaged))
+    argv = ["download", "--url", server.url, "--dir", tmp_path / "d", "--cache-dir", tmp_path / "cache",
+            "--no-progress", "--retries", "0", "--timeout", "5", *([] if convert else ["--no-convert"])]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"gnnas: error: {target} was already there") and "byte offset 0" in err, err
+    assert target.read_bytes() == bytes(damaged)  # kept as it was
+    assert server.behaviour.ranges_seen == []  # and not downloaded again
