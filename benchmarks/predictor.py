@@ -20,7 +20,9 @@ Families: ``z`` is ``z:fresh`` and ``z:<loss>`` for every ``--loss``; ``finetune
 vector encodings get two regressors, a small MLP (``mlp``) and a Gaussian process whose
 hyper-parameters maximize the marginal likelihood of the training labels (``gp``); see
 ``gnnas.analysis.predictor``. Reported: Kendall tau, Spearman rho and the precision of the
-predicted top 1 %, each as a mean and a 95 % interval over seeds, per encoding, regressor and n.
+predicted top 1 %, each as a mean and a 95 % interval over seeds, per encoding, regressor and n;
+then whether the best metric-loss preset beats the baselines at each n, by paired intervals over
+seeds, Bonferroni-adjusted for picking the best of the presets.
 
 Settings::
 
@@ -544,7 +546,10 @@ def per_seed(runs: list[dict[str, Any]], encoding: str, regressor: str, n: str,
 
 def compare(runs: list[dict[str, Any]], candidates: list[str], baselines: list[str], regressor: str,
             n: str, metric: str = "kendall_tau") -> dict[str, Any] | None:
-    """The best candidate (by mean) against each baseline, paired over common seeds."""
+    """The best candidate (by mean) against each baseline, paired over common seeds.
+
+    The best is chosen after seeing the results, so its paired intervals are Bonferroni-adjusted
+    for the choice among the candidates: each at level ``1 - 0.05 / len(candidates)``."""
     from gnnas.analysis.predictor import mean_interval
 
     def mean(encoding: str) -> float | None:
@@ -556,6 +561,7 @@ def compare(runs: list[dict[str, Any]], candidates: list[str], baselines: list[s
     if not candidates or not baselines:
         return None
     best = max(candidates, key=lambda c: mean(c))  # type: ignore[arg-type,return-value]
+    level = 1 - 0.05 / len(candidates)
     ours = per_seed(runs, best, regressor, n, metric)
     against = {}
     for baseline in baselines:
@@ -563,11 +569,12 @@ def compare(runs: list[dict[str, Any]], candidates: list[str], baselines: list[s
         common = sorted(set(ours) & set(theirs))
         if not common:
             continue
-        difference = mean_interval([ours[s] - theirs[s] for s in common])
+        difference = mean_interval([ours[s] - theirs[s] for s in common], level=level)
         against[baseline] = {**difference, "beaten": difference["low"] is not None and difference["low"] > 0}
     strongest = max(baselines, key=lambda b: mean(b))  # type: ignore[arg-type,return-value]
     spread = float(np.std(list(ours.values()), ddof=1)) if len(ours) > 1 else None
     return {"regressor": regressor, "n": int(n), "metric": metric, "best": best, "best_mean": mean(best),
+            "candidates": len(candidates), "level": level,
             "strongest_baseline": strongest, "strongest_mean": mean(strongest), "seed_std": spread,
             "against": against, "beats_all": bool(against) and all(a["beaten"] for a in against.values())}
 
@@ -605,18 +612,21 @@ def sentence(results: list[dict[str, Any]], what: str, baselines: str) -> str:
         against = r["against"][r["strongest_baseline"]]
         spread = "n/a" if r["seed_std"] is None else f"{r['seed_std']:.3f}"
         interval = ("" if against["low"] is None else
-                    f", paired 95 % interval [{against['low']:+.3f}, {against['high']:+.3f}]")
+                    f", paired interval [{against['low']:+.3f}, {against['high']:+.3f}]")
         return (f"{r['best']} at n = {r['n']} ({r['regressor']}): tau {r['best_mean']:.3f} vs "
                 f"{r['strongest_mean']:.3f} for {r['strongest_baseline']}, a difference of "
                 f"{against['mean']:+.3f}{interval}, against a seed spread (std of tau) of {spread}")
 
+    k = max(r["candidates"] for r in results)
+    adjusted = (f"paired 95 % intervals, Bonferroni-adjusted for picking the best of {k} presets "
+                f"(level {1 - 0.05 / k:.2%})" if k > 1 else "paired 95 % intervals")
     if wins:
-        return (f"Yes, for {what}: a metric-loss preset beats {baselines} (paired 95 % intervals above 0 "
+        return (f"Yes, for {what}: a metric-loss preset beats {baselines} ({adjusted} above 0 "
                 f"against each) in {len(wins)} of {len(results)} settings; "
                 + "; ".join(map(describe, wins)) + ".")
     closest = max(results, key=lambda r: r["best_mean"] - r["strongest_mean"])
-    return (f"No, for {what}: at no n does a metric-loss preset beat {baselines} with a paired 95 % "
-            f"interval above 0; the closest is {describe(closest)}.")
+    return (f"No, for {what}: at no n does a metric-loss preset beat {baselines} ({adjusted} above "
+            f"0); the closest is {describe(closest)}.")
 
 
 def fmt(stat: dict[str, Any]) -> str:

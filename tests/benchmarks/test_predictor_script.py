@@ -180,6 +180,27 @@ def test_comparison_sentences(script):
     assert text.startswith("No, for frozen embeddings") and "-0.010" in text
 
 
+def test_the_best_of_many_presets_is_adjusted_for_the_choice(script):
+    """Picking the best of k presets after the fact widens its intervals to level 1 - 0.05 / k."""
+    from gnnas.analysis.predictor import mean_interval
+
+    runs = fake_runs(gain=0.05, noise=0.02)
+    diffs = [0.05 + 0.01 * ((seed * 7) % 5 - 2) for seed in range(5)]  # a noisy paired difference
+    for run in runs:
+        if run["encoding"] == "z:MarginLoss":
+            run["results"]["16"]["mlp"]["kendall_tau"] = 0.36 + 0.02 * run["seed"] + diffs[run["seed"]]
+    weaker = ["z:AngularLoss", "z:NPairsLoss", "z:LiftedStructureLoss", "z:MultiSimilarityLoss",
+              "z:TripletMarginLoss", "z:ContrastiveLoss", "z:GeneralizedLiftedStructureLoss"]
+    for k, extra in ((1, []), (8, weaker)):
+        more = [dict(run, encoding=name) for name in extra for run in runs if run["encoding"] == "z:fresh"]
+        (result,) = script.comparisons(runs + more, [16])["frozen"]
+        assert result["best"] == "z:MarginLoss" and result["candidates"] == k
+        expected = mean_interval(diffs, level=1 - 0.05 / k)
+        assert result["against"]["z:NoMetricLoss"]["low"] == pytest.approx(expected["low"])
+    assert "Bonferroni-adjusted for picking the best of 8 presets" in script.sentence(
+        [result], "frozen embeddings", "the baselines")
+
+
 def test_quick_on_the_bundled_table(script, tmp_path):
     """The issue's check: ``--quick --out DIR`` writes tau for each encoding and n; with more labels the
     hand-made encodings rank better."""
