@@ -60,7 +60,7 @@ nitpick_ignore_regex = [
 ]
 
 html_theme = "alabaster"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "results/**/*.rst"]  # tables the benchmarks write, included where used
 templates_path: list[str] = []
 
 
