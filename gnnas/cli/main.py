@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         int: the exit status: 0 on success, 2 on a user mistake, 130 when interrupted.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    return _guarded(lambda: _main(argv), "gnnas")
+    resumable = argv[0] if argv and argv[0] in ("pretrain", "search") else None
+    return _guarded(lambda: _main(argv), "gnnas", resumable)
 
 
 def run_script(function: Callable[[], Any], prog: str | None = None) -> int:
@@ -140,8 +141,9 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"gnnas: warning: {message}", file=sys.stderr if file is None else file, flush=True)
 
 
-def _guarded(function: Callable[[], Any], prog: str) -> int:
-    """Calls ``function()``; a user's mistake or an interruption becomes one line and an exit status."""
+def _guarded(function: Callable[[], Any], prog: str, resumable: str | None = None) -> int:
+    """Calls ``function()``; a user's mistake or an interruption becomes one line and an exit status
+    (naming ``--resume`` when the command ``resumable`` was interrupted)."""
     from gnnas.space import CellNotFoundError
 
     with warnings.catch_warnings():  # restores the caller's warning display afterwards
@@ -155,8 +157,7 @@ def _guarded(function: Callable[[], Any], prog: str) -> int:
                 return code or 0
             return _error(str(code), prog)
         except KeyboardInterrupt:
-            hint = " (pretrain and search continue from their checkpoint with --resume)"
-            hint = hint if prog == "gnnas" else ""
+            hint = f" (gnnas {resumable} --resume continues from the last checkpoint)" if resumable else ""
             print(f"{prog}: interrupted{hint}", file=sys.stderr, flush=True)
             return 130
         except (*USER_ERRORS, CellNotFoundError, CLIError) as error:

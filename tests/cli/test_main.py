@@ -299,3 +299,22 @@ def test_ctrl_c_while_torch_loads_is_one_line(argv, run, prog):
                           cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 130, done.stderr
     assert done.stderr == f"{prog}: interrupted\n", done.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "--budget", "10"],
+     "gnnas: interrupted (gnnas search --resume continues from the last checkpoint)\n"),
+    (["pretrain", "--iterations", "1"],
+     "gnnas: interrupted (gnnas pretrain --resume continues from the last checkpoint)\n"),
+    (["convert", "x.tfrecord"], "gnnas: interrupted\n"),  # nothing to resume: no hint
+    (["enumerate"], "gnnas: interrupted\n"),
+])
+def test_ctrl_c_names_resume_only_where_it_applies(capsys, monkeypatch, argv, message):
+    from gnnas.cli import main as main_module
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.modules["gnnas.cli.main"], "_main", interrupted)
+    assert main_module(argv) == 130
+    assert capsys.readouterr().err == message
