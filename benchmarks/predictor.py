@@ -56,8 +56,8 @@ from typing import Any
 
 import numpy as np
 
+# only light modules here: torch loads in main(), where Ctrl-C is one line (run_script)
 from gnnas.flags import DEFAULT_PRETRAIN_LR, DEFAULT_THREADS
-from gnnas.pretrain.config import OPTIMIZERS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,6 +81,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 # ---------------------------------------------------------------------------------------- settings
 def build_parser() -> argparse.ArgumentParser:
+    from gnnas.pretrain.config import OPTIMIZERS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=None)
     parser.add_argument("--data", type=Path, default=None,

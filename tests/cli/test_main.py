@@ -288,6 +288,8 @@ sys.argv = {argv!r}
     (["gnnas/__main__.py", "hash"], "runpy.run_module('gnnas', run_name='__main__')", "gnnas"),
     (["benchmarks/locality.py", "--quick"], "runpy.run_path('benchmarks/locality.py', run_name='__main__')",
      "locality.py"),
+    (["benchmarks/predictor.py", "--quick"], "runpy.run_path('benchmarks/predictor.py', run_name='__main__')",
+     "predictor.py"),
 ])
 def test_ctrl_c_while_torch_loads_is_one_line(argv, run, prog):
     """Ctrl-C during the start (torch and PyG load for seconds on a busy machine) ends the command as
