@@ -445,6 +445,9 @@ def check_output_dir(folder: str | os.PathLike[str], found: Sequence[str], resum
     Raises:
         CLIError: if both flags are given, if ``folder`` exists and is not a folder, or if it holds
             a run and neither flag is given.
+        gnnas.files.DamagedFileError: with ``resume``, naming a JSON file of the run that fails its
+            checksum (even one the command would rewrite, such as ``summary.json``: a damaged
+            file is named, never silently replaced).
     """
     if resume and overwrite:
         raise CLIError("--resume and --overwrite exclude each other: --resume continues the run in "
@@ -456,6 +459,10 @@ def check_output_dir(folder: str | os.PathLike[str], found: Sequence[str], resum
         shown = ", ".join(sorted(found)[:6]) + (", ..." if len(found) > 6 else "")
         raise CLIError(f"--out {os.fspath(folder)!r} already holds a run ({shown}); pass --resume to "
                        "continue it or --overwrite to delete it and start over")
+    if resume:
+        for name in sorted(found):
+            if name.endswith(".json"):
+                load_json(folder / name)
 
 
 def remove_run_files(folder: str | os.PathLike[str], names: Sequence[str]) -> None:

@@ -183,6 +183,21 @@ def test_a_damaged_checkpoint_is_one_line(capsys, tmp_path, space, damage):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("name", ["summary.json", "config.json", "command.json"])
+def test_a_damaged_results_file_is_named_not_rewritten(capsys, tmp_path, space, name):
+    out = tmp_path / "run"
+    argv = ["pretrain", "--loss", "NoMetricLoss", "--iterations", "2", "--checkpoint-every", "1",
+            "--out", out, *TINY]
+    assert run_cli(capsys, *argv)[0] == 0
+    path = out / name
+    content = path.read_bytes()
+    path.write_bytes(content[:20] + bytes([content[20] ^ 1]) + content[21:])
+    before = files_of(out)
+    code, _, err = run_cli(capsys, *argv, "--iterations", "3", "--resume")
+    one_line_error(code, err, f"{path}: the content does not match its checksum")
+    assert files_of(out) == before
+
+
 class Planted:
     """Unpickling this creates the marker file."""
 

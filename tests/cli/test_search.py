@@ -306,7 +306,7 @@ def test_resume_checks_each_seed_file(capsys, tmp_path, tiny_tfrecord):
     assert SearchResult.load(out / "seed2.json").num_queries == 10 and not (out / "seed2.ckpt").exists()
 
 
-@pytest.mark.parametrize("name", ["seed0.json", "seed0.ckpt", "command.json"])
+@pytest.mark.parametrize("name", ["seed0.json", "seed0.ckpt", "command.json", "summary.json"])
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "garbage", "no checksum"])
 def test_damaged_files_of_a_run(capsys, tmp_path, tiny_tfrecord, name, damage):
     out = tmp_path / "run"
