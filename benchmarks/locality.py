@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--projection", choices=("auto", "umap", "pca"), default="auto",
                         help="Fig. 2: UMAP if installed, else PCA (default: auto)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the results in --out even when they were made with other settings "
+                             "(without it, a rerun with the same settings replaces them, others are refused)")
     deprecated_flag(parser, "--checkpoint", "--controller")
     deprecated_flag(parser, "--baseline-checkpoint", "--baseline-controller")
     return parser
@@ -626,6 +629,29 @@ def environment() -> dict[str, str]:
             "cpus": str(os.cpu_count())}
 
 
+#: Settings that do not change the results: a rerun that differs only in these replaces them.
+_RUNTIME_SETTINGS = ("command", "out", "cache_dir")
+
+
+def check_previous_results(path: Path, config: dict[str, Any]) -> None:
+    """Refuses to replace ``locality.json`` (and its figures) made with other settings."""
+    if not path.exists():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))["config"]
+        assert isinstance(previous, dict)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        raise SystemExit(f"{path}: not a results file of benchmarks/locality.py (damaged?); move it away, or "
+                         "pass --overwrite to replace it") from None
+    changed = sorted(key for key in set(previous) | set(config)
+                     if key not in _RUNTIME_SETTINGS and previous.get(key) != config.get(key))
+    if changed:
+        shown = ", ".join(f"{key}: {previous.get(key)!r} there, {config.get(key)!r} now"
+                          for key in changed[:4])
+        raise SystemExit(f"{path} holds results of other settings ({shown}); pass --overwrite to replace "
+                         "them, or choose another --out")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     config = resolve_config(args)  # every flag is checked here, before any work
@@ -636,6 +662,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from gnnas.space.enumerate import enumerate_cells
 
     out = Path(config["out"])
+    if not args.overwrite:
+        check_previous_results(out / "locality.json", config)
     rng = np.random.default_rng(config["seed"])
     # one generator per figure, so that changing one figure's sizes leaves the others' draws alone
     rng_1a, rng_1b, rng_1c, rng_2 = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=4))

@@ -242,3 +242,24 @@ def test_a_figure_interrupted_while_written_leaves_the_old_one(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         script.save_figure(Figure(), path)
     assert path.read_bytes() == b"old figure" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_rerun_never_replaces_results_of_other_settings(quick_run, capsys):
+    """The same settings (another --cache-dir, say) replace the results; others are refused
+    before any work unless --overwrite; a damaged locality.json is named."""
+    out, results = quick_run
+    script = load_script()
+    path = out / "locality.json"
+    before = path.read_bytes()
+    script.check_previous_results(path, {**results["config"], "cache_dir": "elsewhere", "command": "x"})
+    for change, named in (({"seed": 3}, "seed: 0 there, 3 now"), ({"losses": []}, "losses")):
+        with pytest.raises(SystemExit, match=f"holds results of other settings.*{named}.*--overwrite"):
+            script.check_previous_results(path, {**results["config"], **change})
+    with pytest.raises(SystemExit, match="holds results of other settings"):
+        script.main(["--quick", "--out", str(out), "--no-progress", "--seed", "3"])
+    assert path.read_bytes() == before
+    damaged = out / "damaged" / "locality.json"
+    damaged.parent.mkdir()
+    damaged.write_text('{"config": ')
+    with pytest.raises(SystemExit, match="not a results file of benchmarks/locality.py"):
+        script.check_previous_results(damaged, results["config"])
