@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     paired_ged(_Rows(space, a_rows[:100]), _Rows(space, b_rows[:100]))  # build the tables
     for pin_io in (False, True):
         name = "pinned" if pin_io else "free"
-        for workers in (1, args.num_workers):
-            label = f"gnnas_{name}_{'1_thread' if workers == 1 else 'all_threads'}"
+        for threads, workers in (("1_thread", 1), ("all_threads", args.num_workers)):
+            label = f"gnnas_{name}_{threads}"
             dist, wall, cpu = timed(
                 lambda w=workers, p=pin_io: paired_ged(table_a, table_b, pin_io=p, num_workers=w)
             )
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{name:28s} index {index_wall:.2f} s, queries {np.round(times, 2).tolist()} s")
 
     results["load_average_before_after"] = [load_before, os.getloadavg()]
-    config = {**vars(args), "output": str(args.out), "matrix": list(args.matrix),
+    config = {**vars(args), "out": str(args.out), "matrix": list(args.matrix),
               "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
               "networkx": nx.__version__}
     args.out.mkdir(parents=True, exist_ok=True)
