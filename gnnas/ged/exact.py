@@ -148,8 +148,10 @@ def block_costs(
 
 
 def _run(tasks: Sequence[Callable[[], Any]], work: int, num_workers: int | None) -> None:
-    workers = bounded_workers(num_workers, len(tasks))  # more threads than cores would only queue
-    if workers == 1 or work < _PARALLEL_MIN or len(tasks) == 1:
+    # small work runs here; large work on at most one thread per core and task (more would only
+    # queue), counted only then: this runs for every nearest-cell query
+    workers = 1 if work < _PARALLEL_MIN else bounded_workers(num_workers, len(tasks))
+    if workers == 1:
         for task in tasks:
             task()
         return
